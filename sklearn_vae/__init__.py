@@ -1,0 +1,7 @@
+"""sklearn_vae: variational autoencoders for tabular data, as scikit-learn estimators."""
+
+from ._transformer import VAETransformer
+
+__version__ = "0.1.0"
+
+__all__ = ["VAETransformer", "__version__"]

@@ -1,0 +1,384 @@
+"""Shared machinery of the public estimators: parameters, training, inference."""
+
+import copy
+import math
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from skorch.callbacks import EarlyStopping
+from skorch.helper import predefined_split
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._schema import TabularSchema
+from ._training import (
+    BatchIterator,
+    DivergenceGuard,
+    EpochProgressBar,
+    KLWarmup,
+    TensorData,
+    VAENet,
+)
+from .nn import VAEModule
+from .utils import check_device, draw_seed, torch_generator
+
+# Rows scored at once during inference, times the number of importance
+# samples: bounds the memory of a (K, rows, width) activation.
+_INFERENCE_BUDGET = 1 << 18
+
+
+def _silent(*args, **kwargs):
+    """A print that prints nothing (picklable, unlike a lambda)."""
+
+
+def _check_hidden_layer_sizes(hidden_layer_sizes):
+    sizes = np.atleast_1d(np.asarray(hidden_layer_sizes))
+    if sizes.ndim != 1 or not np.issubdtype(sizes.dtype, np.integer) or (sizes <= 0).any():
+        raise ValueError(
+            "hidden_layer_sizes must be a tuple of positive ints, got "
+            f"{hidden_layer_sizes!r}."
+        )
+    return tuple(int(s) for s in sizes)
+
+
+class _BaseVAE(BaseEstimator):
+    """Parameters, training loop and inference shared by every estimator.
+
+    Subclasses call :meth:`_fit_net` on validated data and use
+    :meth:`_encode`, :meth:`_importance` and :meth:`_decode_mean`.
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "kl_warmup": [Interval(Integral, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_importance_samples": [Interval(Integral, 1, None, closed="left")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    # -- training ------------------------------------------------------------
+    def _make_schema(self):
+        return TabularSchema()
+
+    def _trim_fraction(self):
+        return 0.0
+
+    def _fit_net(self, X, *, schema_input=None):
+        """Fit the schema and train the network on validated ``X``.
+
+        Sets ``schema_``, ``net_``, ``n_iter_``, ``loss_curve_``,
+        ``validation_scores_``, ``best_validation_score_`` and ``_seed``.
+        """
+        hidden = _check_hidden_layer_sizes(self.hidden_layer_sizes)
+        device = check_device(self.device)
+        continuing = self.warm_start and hasattr(self, "net_")
+        if not continuing:
+            self.schema_ = self._make_schema().fit(X if schema_input is None else schema_input)
+            self._seed = draw_seed(self.random_state)
+        values, mask = self.schema_.encode(X if schema_input is None else schema_input)
+        data = TensorData(torch.from_numpy(values), torch.from_numpy(mask)).to(device)
+
+        n_samples = len(data)
+        use_valid = self.early_stopping and n_samples >= 2
+        train_split = None
+        if use_valid:
+            n_valid = min(n_samples - 1, max(1, math.ceil(self.validation_fraction * n_samples)))
+            perm = torch.randperm(n_samples, generator=torch_generator(self._seed + 1))
+            perm = perm.to(device)
+            valid, data = data.subset(perm[:n_valid]), data.subset(perm[n_valid:])
+            train_split = predefined_split(valid)
+
+        monitor = "valid_loss" if use_valid else "train_loss"
+        callbacks = [
+            ("divergence", DivergenceGuard(hint=(
+                f"The learning rate (learning_rate_init={self.learning_rate_init}) is "
+                "probably too high, or the data has extreme values: scale or clip the "
+                "features (e.g. StandardScaler, QuantileTransformer) or lower "
+                "learning_rate_init."
+            ))),
+            ("kl_warmup", KLWarmup(self.kl_warmup)),
+            ("early_stopping", EarlyStopping(
+                monitor=monitor, patience=self.n_iter_no_change, threshold=self.tol,
+                threshold_mode="abs", lower_is_better=True, load_best=use_valid,
+                sink=print if self.verbose and self.verbose > 1 else _silent,
+            )),
+        ]
+        if self.verbose:
+            callbacks.append(("progress", EpochProgressBar(self.max_iter)))
+
+        n_done = len(self.net_.history) if continuing else 0
+        epoch_seed = self._seed + 2 + n_done
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(epoch_seed)
+            if continuing:
+                net = self.net_
+                net.set_params(
+                    callbacks=callbacks, max_epochs=self.max_iter, train_split=train_split,
+                    iterator_train__seed=epoch_seed, lr=self.learning_rate_init,
+                    batch_size=self.batch_size, optimizer__weight_decay=self.alpha,
+                    beta=self.beta, verbose=max(0, int(self.verbose) - 1),
+                )
+                net.partial_fit(data)
+            else:
+                module = VAEModule(self.schema_.layout_, self.n_components, hidden)
+                net = VAENet(
+                    module,
+                    criterion=torch.nn.Identity,  # unused: get_loss computes the ELBO
+                    optimizer=torch.optim.Adam,
+                    optimizer__weight_decay=self.alpha,
+                    lr=self.learning_rate_init,
+                    max_epochs=self.max_iter,
+                    batch_size=self.batch_size,
+                    iterator_train=BatchIterator,
+                    iterator_train__shuffle=True,
+                    iterator_train__seed=epoch_seed,
+                    iterator_valid=BatchIterator,
+                    train_split=train_split,
+                    callbacks=callbacks,
+                    beta=self.beta,
+                    trim_fraction=self._trim_fraction(),
+                    device=device,
+                    verbose=max(0, int(self.verbose) - 1),
+                )
+                net.fit(data)
+        # Drop what only training needs, so the fitted model pickles small.
+        net.set_params(train_split=None)
+        for _, cb in net.callbacks_:
+            cb.__dict__.pop("best_model_weights_", None)
+        self.net_ = net
+        history = net.history
+        self.n_iter_ = len(history)
+        self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
+        if use_valid:
+            self.validation_scores_ = [-float(v) for v in history[:, "valid_loss"]]
+            self.best_validation_score_ = max(self.validation_scores_)
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+        return self
+
+    # -- inference -------------------------------------------------------------
+    @property
+    def module_(self):
+        """The trained :class:`~sklearn_vae.nn.VAEModule` (lives on ``net_.device``)."""
+        check_is_fitted(self, "net_")
+        return self.net_.module_
+
+    def _inference_module(self):
+        """A float64 copy of the module in eval mode.
+
+        Float64 makes results independent of batch shape to well below
+        sklearn's rtol=1e-7 (float32 matmuls of different shapes differ by
+        about one ulp); the model is small, so the copy is cheap.
+        """
+        module = copy.deepcopy(self.net_.module_).double().eval()
+        return module, next(module.parameters()).device
+
+    def _shared_noise(self, device):
+        """The K latent noise vectors shared by every row (common random numbers)."""
+        gen = torch_generator(self._seed + 3)
+        eps = torch.randn(self.n_importance_samples, self.n_components,
+                          generator=gen, dtype=torch.float64)
+        return eps.to(device)
+
+    def _chunks(self, n, per_row=1):
+        step = max(1, _INFERENCE_BUDGET // max(1, per_row))
+        return [slice(i, min(n, i + step)) for i in range(0, n, step)]
+
+    def _encode(self, X):
+        """Posterior mean ``E[z|x]`` of each row, float64 array."""
+        values, mask = self.schema_.encode(X, dtype=np.float64)
+        module, device = self._inference_module()
+        out = []
+        with torch.no_grad():
+            for sl in self._chunks(len(values)):
+                mu, _ = module.encode(torch.from_numpy(values[sl]).to(device),
+                                      torch.from_numpy(mask[sl]).to(device))
+                out.append(mu.cpu().numpy())
+        return np.concatenate(out) if out else np.empty((0, self.n_components))
+
+    def _decode_mean(self, Z):
+        """Decoder point prediction at latent ``Z``, in the user's units."""
+        module, device = self._inference_module()
+        with torch.no_grad():
+            params = module.decode(torch.as_tensor(np.asarray(Z, dtype=np.float64),
+                                                   device=device))
+            mean, logits, cat_logits = module.split_params(params)
+            return self.schema_.decode(
+                mean.cpu().numpy(),
+                torch.sigmoid(logits).cpu().numpy(),
+                [torch.softmax(c, dim=-1).cpu().numpy() for c in cat_logits],
+            )
+
+    def _importance(self, X, reduce):
+        """Run the IWAE pass over ``X`` in chunks.
+
+        ``reduce(log_w, col_log_prob, params, values, mask)`` gets torch
+        tensors for one chunk and returns a numpy array (or tuple of
+        arrays); results are concatenated over chunks along axis 0.
+        """
+        values, mask = self.schema_.encode(X, dtype=np.float64)
+        module, device = self._inference_module()
+        eps = self._shared_noise(device)
+        width = max(module.layout.n_values, *(m.out_features for m in module.modules()
+                                             if isinstance(m, torch.nn.Linear)))
+        results = []
+        with torch.no_grad():
+            for sl in self._chunks(len(values), self.n_importance_samples * width // 8):
+                v = torch.from_numpy(values[sl]).to(device)
+                m = torch.from_numpy(mask[sl]).to(device)
+                log_w, col, params = module.importance_weights(v, m, eps)
+                results.append(reduce(log_w, col, params, v, m))
+        if isinstance(results[0], tuple):
+            return tuple(np.concatenate(parts) for parts in zip(*results))
+        return np.concatenate(results)
+
+    def _log_likelihood(self, X):
+        """IWAE estimate of log p(x_obs) per row, in the user's units."""
+        jac = torch.as_tensor(self.schema_.log_jacobian_, dtype=torch.float64)
+        log_k = math.log(self.n_importance_samples)
+
+        def reduce(log_w, col, params, v, m):
+            ll = torch.logsumexp(log_w, dim=0) - log_k
+            return (ll + (m * jac.to(m.device)).sum(dim=-1)).cpu().numpy()
+
+        return self._importance(X, reduce)
+
+    def _log_likelihood_per_column(self, X):
+        """Split the IWAE estimate into one additive term per user column.
+
+        With self-normalized weights ``w_k = softmax(log_w)``::
+
+            log p(x) ~= logsumexp(log_w) - log K
+                      = sum_j sum_k w_k log p(x_j|z_k)              (column terms)
+                        + sum_k w_k [log p(z_k) - log q(z_k|x)]
+                        + H(w) - log K                             (latent term)
+
+        Column ``j`` gets its posterior-weighted log-likelihood (plus its
+        log-Jacobian); the latent term, which belongs to no column, is shared
+        equally among the row's observed columns. Rows sum to the total.
+        """
+        jac = torch.as_tensor(self.schema_.log_jacobian_, dtype=torch.float64)
+        log_k = math.log(self.n_importance_samples)
+
+        def reduce(log_w, col, params, v, m):
+            total = torch.logsumexp(log_w, dim=0) - log_k
+            w = torch.softmax(log_w, dim=0)  # (K, n)
+            per_col = (w[..., None] * col).sum(dim=0)  # (n, n_columns)
+            latent = total - per_col.sum(dim=-1)
+            n_obs = m.sum(dim=-1).clamp(min=1.0)
+            per_col = per_col + m * (latent / n_obs)[:, None] + m * jac.to(m.device)
+            return per_col.cpu().numpy()
+
+        return self.schema_.to_user_columns(self._importance(X, reduce))
+
+    def _sample(self, n_samples, random_state):
+        seed = draw_seed(random_state)
+        module, device = self._inference_module()
+        gen = torch_generator(seed, device=device)
+        with torch.no_grad():
+            z = torch.randn(n_samples, self.n_components, generator=gen,
+                            dtype=torch.float64, device=device)
+            draws = module.sample_observation(module.decode(z), generator=gen)
+        return self.schema_.decode_sample(draws.cpu().numpy())
+
+    # -- shared public methods ----------------------------------------------
+    def _validate_for_inference(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, dtype=[np.float64, np.float32],
+                             ensure_all_finite="allow-nan", reset=False)
+
+    def score_samples(self, X):
+        """Log-likelihood of each row under the model, in the input's units.
+
+        An importance-weighted (IWAE) estimate of ``log p(x)`` with
+        ``n_importance_samples`` draws shared by all rows, so the result is
+        deterministic and does not depend on which other rows are passed.
+        The standardization's log-Jacobian is included, so values compare
+        with :meth:`sklearn.decomposition.PCA.score_samples`. Missing entries
+        (NaN) are marginalized out: the score of a row with NaNs is the
+        log-likelihood of its observed part.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Higher is more likely (more normal).
+        """
+        X = self._validate_for_inference(X)
+        return self._log_likelihood(X)
+
+    def score_samples_per_feature(self, X):
+        """Each column's additive share of :meth:`score_samples`.
+
+        Column ``j`` of a row gets the posterior-weighted log-likelihood of
+        that entry (with its log-Jacobian); the latent (prior vs posterior)
+        term, which belongs to no single column, is shared equally among the
+        row's observed columns. Missing entries get 0. Each row sums to
+        ``score_samples`` of that row, so the most negative entries show
+        which columns make the row unlikely.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        contributions : ndarray of shape (n_samples, n_features)
+        """
+        X = self._validate_for_inference(X)
+        return self._log_likelihood_per_column(X)
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of the rows of ``X`` (see :meth:`score_samples`).
+
+        Higher is better, so :class:`~sklearn.model_selection.GridSearchCV`
+        can select hyperparameters without a ``scoring``.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def sample(self, n_samples=1, random_state=None):
+        """Draw rows from the generative model.
+
+        ``z ~ N(0, I)``, then the decoder's distribution ``p(x|z)`` including
+        its observation noise, so sampled marginals match the data's.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draw; ``None`` uses fresh entropy and leaves the
+            global RNGs alone.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            In the units of the training data.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
+        return self._sample(int(n_samples), random_state)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.non_deterministic = False
+        return tags

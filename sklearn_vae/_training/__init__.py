@@ -1,0 +1,14 @@
+"""Training engine: the only package that imports skorch."""
+
+from ._callbacks import DivergenceGuard, EpochProgressBar, KLWarmup
+from ._data import BatchIterator, TensorData
+from ._net import VAENet
+
+__all__ = [
+    "BatchIterator",
+    "DivergenceGuard",
+    "EpochProgressBar",
+    "KLWarmup",
+    "TensorData",
+    "VAENet",
+]

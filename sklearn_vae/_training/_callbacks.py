@@ -1,0 +1,61 @@
+"""skorch callbacks: KL warm-up, divergence guard, epoch progress bar."""
+
+import math
+
+from skorch.callbacks import Callback
+
+
+class KLWarmup(Callback):
+    """Ramp the KL weight linearly from ``beta / epochs`` to ``beta``.
+
+    Sets ``net.kl_weight_`` at the start of every epoch; the validation loss
+    always uses the full ``beta`` so early stopping compares like with like.
+    """
+
+    def __init__(self, epochs=0):
+        self.epochs = epochs
+
+    def on_epoch_begin(self, net, **kwargs):
+        epoch = len(net.history)  # 1-based: skorch has opened this epoch's row
+        frac = 1.0 if self.epochs <= 0 else min(1.0, epoch / self.epochs)
+        net.kl_weight_ = net.beta * frac
+
+
+class DivergenceGuard(Callback):
+    """Stop with a clear error as soon as the training loss is not finite."""
+
+    def __init__(self, hint=""):
+        self.hint = hint
+
+    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
+        if training and loss is not None and not math.isfinite(float(loss.detach())):
+            epoch = len(net.history)
+            raise FloatingPointError(
+                f"Training diverged: the loss became {float(loss.detach())} in epoch {epoch}. "
+                f"{self.hint}"
+            )
+
+
+class EpochProgressBar(Callback):
+    """One tqdm bar over epochs showing the training (and validation) loss."""
+
+    def __init__(self, total):
+        self.total = total
+
+    def on_train_begin(self, net, **kwargs):
+        from tqdm.auto import tqdm
+
+        self.bar_ = tqdm(total=self.total, desc="epochs", leave=False)
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        postfix = {"loss": f"{row['train_loss']:.4g}"}
+        if "valid_loss" in row:
+            postfix["val"] = f"{row['valid_loss']:.4g}"
+        self.bar_.set_postfix(postfix, refresh=False)
+        self.bar_.update(1)
+
+    def on_train_end(self, net, **kwargs):
+        bar = self.__dict__.pop("bar_", None)
+        if bar is not None:
+            bar.close()

@@ -1,0 +1,68 @@
+"""Tensors that live on the device, and a batch iterator that slices them.
+
+skorch's default path builds a ``Dataset`` and a ``DataLoader`` that calls
+``__getitem__`` once per row and collates; for tabular data that per-row Python
+work dominates an epoch. Here a batch is a contiguous slice of a tensor that
+was permuted once per epoch on the device.
+"""
+
+import torch
+
+
+class TensorData:
+    """Encoded values and their observation mask, held as tensors."""
+
+    def __init__(self, x, mask):
+        self.x = x
+        self.mask = mask
+
+    def __len__(self):
+        return self.x.shape[0]
+
+    def to(self, device):
+        return TensorData(self.x.to(device), self.mask.to(device))
+
+    def subset(self, index):
+        return TensorData(self.x[index], self.mask[index])
+
+
+class BatchIterator:
+    """Yield ``({"x": ..., "mask": ...}, None)`` batches of a :class:`TensorData`.
+
+    Used as skorch's ``iterator_train`` / ``iterator_valid``: skorch calls
+    ``BatchIterator(dataset, batch_size=..., **iterator_kwargs)`` once per fit
+    and iterates it once per epoch.
+
+    Parameters
+    ----------
+    dataset : TensorData
+    batch_size : int
+    shuffle : bool, default=False
+        Permute the rows at the start of every epoch.
+    seed : int or None, default=None
+        Seeds the permutation generator (one per iterator, so epochs differ
+        but two fits with the same seed are identical).
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=False, seed=None):
+        self.dataset = dataset
+        self.batch_size = max(1, int(batch_size))
+        self.shuffle = shuffle
+        self.generator = None
+        if shuffle:
+            self.generator = torch.Generator()
+            self.generator.manual_seed(0 if seed is None else int(seed))
+
+    def __len__(self):
+        n = len(self.dataset)
+        return (n + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self):
+        x, mask = self.dataset.x, self.dataset.mask
+        n = x.shape[0]
+        if self.shuffle and n > 1:
+            perm = torch.randperm(n, generator=self.generator).to(x.device)
+            x, mask = x[perm], mask[perm]
+        for start in range(0, n, self.batch_size):
+            stop = start + self.batch_size
+            yield {"x": x[start:stop], "mask": mask[start:stop]}, None

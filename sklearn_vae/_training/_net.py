@@ -1,0 +1,46 @@
+"""The skorch bridge: a ``NeuralNet`` whose loss is the VAE's negative ELBO."""
+
+import torch
+from skorch import NeuralNet
+
+from ._data import TensorData
+
+
+class VAENet(NeuralNet):
+    """skorch ``NeuralNet`` training a :class:`~sklearn_vae.nn.VAEModule`.
+
+    Batches are ``{"x": values, "mask": mask}`` dicts (see ``BatchIterator``);
+    the module's forward takes them as keyword arguments. Only ``get_loss``
+    and ``get_dataset`` are overridden.
+
+    Parameters
+    ----------
+    beta : float
+        Weight of the KL term in the objective.
+    trim_fraction : float, default=0.0
+        Fraction of the highest-loss rows of each training batch left out of
+        the gradient (robustness to contaminated training data).
+    """
+
+    def __init__(self, *args, beta=1.0, trim_fraction=0.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.beta = beta
+        self.trim_fraction = trim_fraction
+
+    def initialize(self):
+        super().initialize()
+        self.kl_weight_ = self.beta
+        return self
+
+    def get_dataset(self, X, y=None):
+        if isinstance(X, TensorData):
+            return X
+        return super().get_dataset(X, y)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        beta = self.kl_weight_ if training else self.beta
+        loss = self.module_.negative_elbo(X["x"], X["mask"], y_pred, beta)
+        if training and self.trim_fraction > 0 and loss.shape[0] > 1:
+            keep = max(1, int(round(loss.shape[0] * (1.0 - self.trim_fraction))))
+            loss = torch.topk(loss, keep, largest=False, sorted=False).values
+        return loss.mean()

@@ -1,0 +1,231 @@
+"""VAETransformer: the VAE as a scikit-learn transformer (PCA's twin)."""
+
+import numpy as np
+from sklearn.base import TransformerMixin, _fit_context
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import _BaseVAE
+
+
+class VAETransformer(TransformerMixin, _BaseVAE):
+    """Variational autoencoder as a scikit-learn transformer.
+
+    A nonlinear, probabilistic counterpart of :class:`~sklearn.decomposition.PCA`:
+    ``transform`` maps rows to the posterior mean of their latent code,
+    ``inverse_transform`` decodes latent codes back to the input space,
+    ``score_samples`` gives each row's log-likelihood and ``sample`` draws new
+    rows. Columns are standardized internally; each gets a Gaussian likelihood
+    with its own learned variance (floored, so a constant column cannot make
+    the likelihood infinite). Rows may contain NaN: the model trains and
+    scores on the observed entries.
+
+    Trained with Adam through skorch, on a GPU when ``device="auto"`` finds one.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Size of the latent space.
+    hidden_layer_sizes : tuple of int, default=(64, 64)
+        Widths of the encoder's hidden layers; the decoder mirrors them.
+    beta : float, default=1.0
+        Weight of the KL term (``beta``-VAE). 1 gives the true ELBO.
+    kl_warmup : int, default=0
+        Number of epochs over which the KL weight ramps linearly up to
+        ``beta``. 0 disables warm-up.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    batch_size : int, default=128
+        Rows per mini-batch (all rows when there are fewer).
+    learning_rate_init : float, default=1e-3
+        Adam's learning rate.
+    alpha : float, default=1e-4
+        L2 penalty (Adam's ``weight_decay``).
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` of the rows and stop when their
+        negative ELBO has not improved by ``tol`` for ``n_iter_no_change``
+        epochs; the best weights are restored. When False (or with a single
+        row) the training loss is monitored instead.
+    validation_fraction : float, default=0.1
+        Fraction of rows held out for early stopping.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
+    tol : float, default=1e-4
+        Minimum decrease of the monitored loss (nats per row) that counts as
+        an improvement.
+    n_importance_samples : int, default=50
+        Importance samples ``K`` of the IWAE estimate in ``score_samples``.
+    device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
+        Where to train. "auto" uses CUDA when available.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight init, batch order, the validation split and the noise.
+        The global numpy and torch RNGs are left untouched.
+        See :term:`random_state`.
+    verbose : int, default=0
+        1 shows a progress bar over epochs with the loss; 2 also prints
+        skorch's per-epoch table.
+    warm_start : bool, default=False
+        Continue training the fitted network on the next ``fit`` instead
+        of starting afresh (the input scaling of the first fit is kept).
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The trained skorch net (its ``history`` holds the per-epoch log).
+    module_ : VAEModule
+        The trained torch module.
+    schema_ : TabularSchema
+        The fitted column encoding (means and scales).
+    n_iter_ : int
+        Number of epochs run.
+    loss_curve_ : list of float
+        Training negative ELBO (nats per row) after each epoch.
+    validation_scores_ : list of float or None
+        Validation ELBO (higher is better) after each epoch, when early
+        stopping used a validation split.
+    best_validation_score_ : float or None
+        Best of ``validation_scores_``.
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during :term:`fit`, when ``X`` has string
+        column names.
+
+    See Also
+    --------
+    sklearn.decomposition.PCA : Linear counterpart.
+    sklearn.decomposition.FactorAnalysis : Linear Gaussian latent model.
+    VAEImputer : Missing-value imputation with the same model.
+    VAEOutlierDetector : Anomaly scores from the same model.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn_vae import VAETransformer
+    >>> X, _ = load_iris(return_X_y=True)
+    >>> vae = VAETransformer(n_components=2, max_iter=5, random_state=0)
+    >>> vae.fit_transform(X).shape
+    (150, 2)
+    >>> vae.inverse_transform(vae.transform(X[:3])).shape
+    (3, 4)
+    >>> vae.sample(5, random_state=0).shape
+    (5, 4)
+    """
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=(64, 64),
+        beta=1.0,
+        kl_warmup=0,
+        max_iter=200,
+        batch_size=128,
+        learning_rate_init=1e-3,
+        alpha=1e-4,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        n_importance_samples=50,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.beta = beta
+        self.kl_warmup = kl_warmup
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.alpha = alpha
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.n_importance_samples = n_importance_samples
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the VAE on ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; NaN marks a missing entry.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : VAETransformer
+        """
+        reset = not (self.warm_start and hasattr(self, "net_"))
+        X = validate_data(self, X, dtype=[np.float64, np.float32],
+                          ensure_all_finite="allow-nan", reset=reset)
+        return self._fit_net(X)
+
+    def transform(self, X):
+        """Posterior mean of the latent code of each row (deterministic).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+            Same dtype as ``X`` (float32 or float64).
+        """
+        X = self._validate_for_inference(X)
+        return self._encode(X).astype(X.dtype, copy=False)
+
+    def inverse_transform(self, X):
+        """Decode latent codes to the decoder's mean, in the input's units.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Latent codes, e.g. the output of :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+        """
+        check_is_fitted(self)
+        Z = np.asarray(X)
+        if Z.ndim != 2 or Z.shape[1] != self.n_components:
+            raise ValueError(
+                f"inverse_transform expects an array of shape (n_samples, "
+                f"{self.n_components}) (the latent codes), got shape {Z.shape}."
+            )
+        dtype = Z.dtype if Z.dtype in (np.float32, np.float64) else np.float64
+        return self._decode_mean(Z.astype(np.float64)).astype(dtype, copy=False)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the latent features: ``vae0``, ``vae1``, ...
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked against ``feature_names_in_``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+        """
+        check_is_fitted(self)
+        from sklearn.utils.validation import _check_feature_names_in
+
+        _check_feature_names_in(self, input_features, generate_names=False)
+        return np.asarray([f"vae{i}" for i in range(self.n_components)], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

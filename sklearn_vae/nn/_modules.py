@@ -1,0 +1,183 @@
+"""The VAE as a plain torch module: MLP encoder, MLP decoder, likelihood heads.
+
+A row is encoded as one flat vector laid out ``[continuous | binary | one-hot
+categorical blocks]`` (see :class:`ColumnLayout`) plus a mask with one entry
+per *column* (1 = observed). Missing entries are filled with 0 by the caller.
+The encoder sees ``[x, mask]``; the likelihood counts observed entries only.
+"""
+
+import math
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from ._losses import (
+    bernoulli_log_prob,
+    categorical_log_prob,
+    gaussian_log_density,
+    gaussian_log_prob,
+    kl_to_standard_normal,
+    standard_normal_log_density,
+)
+
+
+class ColumnLayout(NamedTuple):
+    """How the columns of a table map onto the flat encoded vector."""
+
+    n_continuous: int = 0
+    n_binary: int = 0
+    categories: tuple = ()  # number of levels of each categorical column
+
+    @property
+    def n_columns(self) -> int:
+        return self.n_continuous + self.n_binary + len(self.categories)
+
+    @property
+    def n_values(self) -> int:
+        return self.n_continuous + self.n_binary + sum(self.categories)
+
+
+class VAEOutput(NamedTuple):
+    params: Tensor  # decoder output: means, then logits
+    mu: Tensor
+    logvar: Tensor
+    z: Tensor
+
+
+def mlp(n_in: int, hidden: tuple, n_out: int) -> nn.Sequential:
+    layers = []
+    for width in hidden:
+        layers += [nn.Linear(n_in, width), nn.ReLU()]
+        n_in = width
+    layers.append(nn.Linear(n_in, n_out))
+    return nn.Sequential(*layers)
+
+
+class VAEModule(nn.Module):
+    """Gaussian-latent VAE over a mixed-type row.
+
+    Parameters
+    ----------
+    layout : ColumnLayout
+        Number of continuous, binary and categorical columns.
+    n_components : int
+        Latent dimension.
+    hidden_layer_sizes : tuple of int
+        Encoder widths; the decoder mirrors them.
+    min_variance : float
+        Floor on each continuous column's observation variance, so a constant
+        column cannot drive the likelihood to +inf.
+    """
+
+    def __init__(self, layout, n_components, hidden_layer_sizes, min_variance=1e-3):
+        super().__init__()
+        self.layout = ColumnLayout(*layout)
+        self.n_components = int(n_components)
+        self.min_variance = float(min_variance)
+        n_values, n_columns = self.layout.n_values, self.layout.n_columns
+        hidden = tuple(int(h) for h in hidden_layer_sizes)
+        self.encoder = mlp(n_values + n_columns, hidden, 2 * self.n_components)
+        self.decoder = mlp(self.n_components, hidden[::-1], n_values)
+        # Learned per-column observation variance, initialised at 1.
+        init = math.log(math.expm1(max(1.0 - self.min_variance, 1e-6)))
+        self.raw_variance = nn.Parameter(torch.full((self.layout.n_continuous,), init))
+
+    # -- the three steps -------------------------------------------------
+    def encode(self, x: Tensor, mask: Tensor):
+        h = self.encoder(torch.cat([x, mask], dim=-1))
+        mu, logvar = h.chunk(2, dim=-1)
+        return mu, logvar.clamp(-15.0, 15.0)
+
+    def decode(self, z: Tensor) -> Tensor:
+        return self.decoder(z)
+
+    def forward(self, x: Tensor, mask: Tensor) -> VAEOutput:
+        mu, logvar = self.encode(x, mask)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return VAEOutput(self.decode(z), mu, logvar, z)
+
+    # -- likelihood --------------------------------------------------------
+    def observation_logvar(self) -> Tensor:
+        return torch.log(self.min_variance + F.softplus(self.raw_variance))
+
+    def split_params(self, params: Tensor):
+        """Return (continuous means, binary logits, list of categorical logits)."""
+        c, b = self.layout.n_continuous, self.layout.n_binary
+        cats, start = [], c + b
+        for k in self.layout.categories:
+            cats.append(params[..., start : start + k])
+            start += k
+        return params[..., :c], params[..., c : c + b], cats
+
+    def column_log_prob(self, x: Tensor, mask: Tensor, params: Tensor) -> Tensor:
+        """Log-likelihood of each observed entry, shape ``(..., n, n_columns)``.
+
+        Missing entries (``mask == 0``) contribute exactly 0. Leading batch
+        dimensions of ``params`` (importance samples) broadcast against ``x``.
+        """
+        c, b = self.layout.n_continuous, self.layout.n_binary
+        mean, logits, cat_logits = self.split_params(params)
+        parts = []
+        if c:
+            parts.append(gaussian_log_prob(x[..., :c], mean, self.observation_logvar()))
+        if b:
+            parts.append(bernoulli_log_prob(x[..., c : c + b].expand_as(logits), logits))
+        start = c + b
+        for logit in cat_logits:
+            k = logit.shape[-1]
+            onehot = x[..., start : start + k]
+            parts.append(categorical_log_prob(onehot, logit).unsqueeze(-1))
+            start += k
+        return torch.cat(parts, dim=-1) * mask
+
+    def negative_elbo(self, x: Tensor, mask: Tensor, out: VAEOutput, beta=1.0) -> Tensor:
+        """Per-row ``-E_q log p(x_obs|z) + beta * KL``, shape ``(n,)``."""
+        nll = -self.column_log_prob(x, mask, out.params).sum(dim=-1)
+        return nll + beta * kl_to_standard_normal(out.mu, out.logvar)
+
+    def importance_weights(self, x: Tensor, mask: Tensor, eps: Tensor):
+        """IWAE log-weights with shared noise.
+
+        ``eps`` has shape ``(K, n_components)`` and is shared by every row
+        (common random numbers), so a row's result does not depend on the
+        other rows of the batch.
+
+        Returns
+        -------
+        log_w : Tensor, shape (K, n)
+            ``log p(x_obs|z_k) + log p(z_k) - log q(z_k|x)``.
+        col_log_prob : Tensor, shape (K, n, n_columns)
+            The per-column terms of ``log p(x_obs|z_k)``.
+        params : Tensor, shape (K, n, n_values)
+            Decoder outputs at each ``z_k``.
+        """
+        mu, logvar = self.encode(x, mask)
+        z = mu + eps[:, None, :] * torch.exp(0.5 * logvar)
+        params = self.decode(z)
+        col = self.column_log_prob(x, mask, params)
+        log_w = (
+            col.sum(dim=-1)
+            + standard_normal_log_density(z)
+            - gaussian_log_density(z, mu, logvar)
+        )
+        return log_w, col, params
+
+    # -- generation ----------------------------------------------------------
+    def sample_observation(self, params: Tensor, generator=None) -> Tensor:
+        """Draw an encoded row from ``p(x|z)`` given decoder outputs."""
+        mean, logits, cat_logits = self.split_params(params)
+        parts = []
+        if mean.shape[-1]:
+            std = torch.exp(0.5 * self.observation_logvar())
+            noise = torch.randn(mean.shape, generator=generator, device=mean.device,
+                                dtype=mean.dtype)
+            parts.append(mean + std * noise)
+        if logits.shape[-1]:
+            parts.append(torch.bernoulli(torch.sigmoid(logits), generator=generator))
+        for logit in cat_logits:
+            probs = torch.softmax(logit, dim=-1).reshape(-1, logit.shape[-1])
+            idx = torch.multinomial(probs, 1, generator=generator).reshape(logit.shape[:-1])
+            parts.append(F.one_hot(idx, logit.shape[-1]).to(logit.dtype))
+        return torch.cat(parts, dim=-1)
