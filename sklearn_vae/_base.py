@@ -6,11 +6,11 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from skorch.callbacks import EarlyStopping
-from skorch.helper import predefined_split
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch.callbacks import EarlyStopping
+from skorch.helper import predefined_split
 
 from ._schema import TabularSchema
 from ._training import (
@@ -296,11 +296,21 @@ class _BaseVAE(BaseEstimator):
             draws = module.sample_observation(module.decode(z), generator=gen)
         return self.schema_.decode_sample(draws.cpu().numpy())
 
-    # -- shared public methods ----------------------------------------------
+    # -- input validation -----------------------------------------------------
+    def _validate_input(self, X, *, reset):
+        """Validate ``X`` for fit (``reset=True``) or inference (``reset=False``).
+
+        Every public method goes through here, so the accepted input types are
+        defined in one place. NaN marks a missing entry; inf is an error.
+        """
+        return validate_data(self, X, dtype=[np.float64, np.float32],
+                             ensure_all_finite="allow-nan", reset=reset)
+
     def _validate_for_inference(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, dtype=[np.float64, np.float32],
-                             ensure_all_finite="allow-nan", reset=False)
+        return self._validate_input(X, reset=False)
+
+    # -- shared public methods ----------------------------------------------
 
     def score_samples(self, X):
         """Log-likelihood of each row under the model, in the input's units.

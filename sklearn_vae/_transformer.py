@@ -2,9 +2,10 @@
 
 import numpy as np
 from sklearn.base import TransformerMixin, _fit_context
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import _BaseVAE
+from .utils._compat import _check_feature_names_in
 
 
 class VAETransformer(TransformerMixin, _BaseVAE):
@@ -166,8 +167,7 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         self : VAETransformer
         """
         reset = not (self.warm_start and hasattr(self, "net_"))
-        X = validate_data(self, X, dtype=[np.float64, np.float32],
-                          ensure_all_finite="allow-nan", reset=reset)
+        X = self._validate_input(X, reset=reset)
         return self._fit_net(X)
 
     def transform(self, X):
@@ -220,8 +220,6 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         feature_names_out : ndarray of str objects
         """
         check_is_fitted(self)
-        from sklearn.utils.validation import _check_feature_names_in
-
         _check_feature_names_in(self, input_features, generate_names=False)
         return np.asarray([f"vae{i}" for i in range(self.n_components)], dtype=object)
 
