@@ -125,13 +125,18 @@ class _BaseVAE(BaseEstimator):
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(epoch_seed)
             if continuing:
+                # Plain attributes, not set_params: skorch would re-initialize
+                # the module and optimizer that warm_start must keep.
                 net = self.net_
-                net.set_params(
-                    callbacks=callbacks, max_epochs=self.max_iter, train_split=train_split,
-                    iterator_train__seed=epoch_seed, lr=self.learning_rate_init,
-                    batch_size=self.batch_size, optimizer__weight_decay=self.alpha,
-                    beta=self.beta, verbose=max(0, int(self.verbose) - 1),
-                )
+                net.max_epochs, net.batch_size = self.max_iter, self.batch_size
+                net.train_split, net.beta = train_split, self.beta
+                net.verbose = max(0, int(self.verbose) - 1)
+                net.iterator_train__seed = epoch_seed
+                net.lr = self.learning_rate_init
+                for group in net.optimizer_.param_groups:
+                    group["lr"], group["weight_decay"] = self.learning_rate_init, self.alpha
+                net.callbacks = callbacks
+                net.initialize_callbacks()
                 net.partial_fit(data)
             else:
                 module = VAEModule(self.schema_.layout_, self.n_components, hidden)
@@ -156,7 +161,7 @@ class _BaseVAE(BaseEstimator):
                 )
                 net.fit(data)
         # Drop what only training needs, so the fitted model pickles small.
-        net.set_params(train_split=None)
+        net.train_split = None
         for _, cb in net.callbacks_:
             cb.__dict__.pop("best_model_weights_", None)
         self.net_ = net

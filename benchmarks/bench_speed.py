@@ -1,0 +1,181 @@
+"""Seconds per epoch: VAETransformer.fit vs a raw torch loop vs skorch's default path.
+
+All three train the same ``VAEModule`` (same widths, batch size, Adam, loss) on
+the same synthetic data (D features, N rows, low-rank signal plus noise):
+
+- ``raw``: a minimal hand-written loop; the data is one tensor, permuted once
+  per epoch and sliced by index.
+- ``skorch_default``: skorch's stock path (``skorch.dataset.Dataset`` +
+  ``torch.utils.data.DataLoader``, one ``__getitem__`` per row), same loss.
+- ``vae``: ``VAETransformer.fit`` (skorch ``NeuralNet`` with the package's
+  device-tensor batch iterator, callbacks and history).
+
+Per-epoch time is the median over epochs after the first (warm-up). Results go
+to ``benchmarks/results/speed.json`` and ``speed.md``.
+
+Usage::
+
+    python benchmarks/bench_speed.py                 # N = 20k and 100k, D = 32
+    python benchmarks/bench_speed.py --sizes 20000 --epochs 4 --device cuda
+"""
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sklearn_vae import VAETransformer
+from sklearn_vae._training import VAENet
+from sklearn_vae.nn import ColumnLayout, VAEModule
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def make_data(n, d, seed=0):
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, 4))
+    w = rng.standard_normal((4, d))
+    x = np.tanh(z @ w) + 0.1 * rng.standard_normal((n, d))
+    x = (x - x.mean(0)) / x.std(0)
+    return x.astype(np.float32)
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def raw_loop(X, args, device):
+    torch.manual_seed(0)
+    d = X.shape[1]
+    module = VAEModule(ColumnLayout(d), args.n_components, args.hidden).to(device)
+    opt = torch.optim.Adam(module.parameters(), lr=1e-3, weight_decay=1e-4)
+    x_all = torch.from_numpy(X).to(device)
+    m_all = torch.ones_like(x_all)
+    gen = torch.Generator().manual_seed(0)
+    n, bs = x_all.shape[0], args.batch_size
+    times = []
+    for _ in range(args.epochs):
+        sync(device)
+        t0 = time.perf_counter()
+        perm = torch.randperm(n, generator=gen).to(device)
+        x, m = x_all[perm], m_all[perm]
+        for start in range(0, n, bs):
+            xb, mb = x[start:start + bs], m[start:start + bs]
+            opt.zero_grad()
+            out = module(xb, mb)
+            loss = module.negative_elbo(xb, mb, out).mean()
+            loss.backward()
+            opt.step()
+            loss.item()  # the same per-batch host sync skorch does to log the loss
+        sync(device)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def skorch_default(X, args, device):
+    torch.manual_seed(0)
+    d = X.shape[1]
+    module = VAEModule(ColumnLayout(d), args.n_components, args.hidden)
+    net = VAENet(
+        module, criterion=torch.nn.Identity, optimizer=torch.optim.Adam,
+        optimizer__weight_decay=1e-4, lr=1e-3, max_epochs=args.epochs,
+        batch_size=args.batch_size, iterator_train__shuffle=True,
+        train_split=None, device=device, verbose=0,
+    )
+    net.fit({"x": X, "mask": np.ones_like(X)})
+    return [float(v) for v in net.history[:, "dur"]]
+
+
+def vae_fit(X, args, device):
+    vae = VAETransformer(
+        n_components=args.n_components, hidden_layer_sizes=args.hidden,
+        batch_size=args.batch_size, max_iter=args.epochs, early_stopping=False,
+        n_iter_no_change=args.epochs + 1, tol=0.0, device=str(device), random_state=0,
+    )
+    t0 = time.perf_counter()
+    vae.fit(X)
+    total = time.perf_counter() - t0
+    return [float(v) for v in vae.net_.history[:, "dur"]], total
+
+
+def median_after_first(times):
+    return statistics.median(times[1:] if len(times) > 1 else times)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 100_000])
+    parser.add_argument("--features", type=int, default=32)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--hidden", type=int, nargs="+", default=[64, 64])
+    parser.add_argument("--n-components", type=int, default=8)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--skip-skorch-default-above", type=int, default=20_000,
+                        help="skip the slow DataLoader path for larger N")
+    parser.add_argument("--tag", default="", help="suffix for the result files")
+    args = parser.parse_args(argv)
+    args.hidden = tuple(args.hidden)
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
+                          else ("cpu" if args.device == "auto" else args.device))
+
+    rows = []
+    for n in args.sizes:
+        X = make_data(n, args.features)
+        raw = median_after_first(raw_loop(X, args, device))
+        vae_times, vae_total = vae_fit(X, args, device)
+        vae = median_after_first(vae_times)
+        sk = None
+        if n <= args.skip_skorch_default_above:
+            sk = median_after_first(skorch_default(X, args, device))
+        row = {
+            "n_samples": n, "n_features": args.features, "batch_size": args.batch_size,
+            "raw_s_per_epoch": raw, "vae_s_per_epoch": vae,
+            "skorch_default_s_per_epoch": sk, "vae_over_raw": vae / raw,
+            "skorch_default_over_raw": None if sk is None else sk / raw,
+            "vae_total_fit_s": vae_total,
+        }
+        rows.append(row)
+        print(json.dumps(row))
+
+    meta = {
+        "device": str(device),
+        "device_name": (torch.cuda.get_device_name(device) if device.type == "cuda"
+                        else platform.processor() or platform.machine()),
+        "torch": torch.__version__, "threads": torch.get_num_threads(),
+        "epochs": args.epochs, "hidden": list(args.hidden),
+        "n_components": args.n_components,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    name = f"speed{args.tag}"
+    (RESULTS / f"{name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    lines = [
+        f"Seconds per epoch (median of epochs 2..{args.epochs}), device {meta['device']}"
+        f" ({meta['device_name']}), torch {meta['torch']}, {meta['threads']} threads, "
+        f"D={args.features}, hidden={list(args.hidden)}, latent={args.n_components}.",
+        "",
+        "| N | batch | raw torch loop | VAETransformer.fit | skorch default DataLoader "
+        "| VAE / raw | skorch default / raw |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        sk = "-" if r["skorch_default_s_per_epoch"] is None else (
+            f"{r['skorch_default_s_per_epoch']:.3f}")
+        skr = "-" if r["skorch_default_over_raw"] is None else (
+            f"{r['skorch_default_over_raw']:.2f}x")
+        lines.append(
+            f"| {r['n_samples']} | {r['batch_size']} | {r['raw_s_per_epoch']:.3f} | "
+            f"{r['vae_s_per_epoch']:.3f} | {sk} | {r['vae_over_raw']:.2f}x | {skr} |"
+        )
+    (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

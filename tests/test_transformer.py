@@ -1,0 +1,269 @@
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.decomposition import PCA
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sklearn_vae import VAETransformer
+
+from .conftest import FAST
+
+
+def test_vae_transformer_shapes_and_dtypes(blobs, fitted_transformer):
+    X, _ = blobs
+    vae = fitted_transformer
+    Z = vae.transform(X)
+    assert Z.shape == (120, 2) and Z.dtype == np.float32
+    assert vae.transform(X.astype(np.float64)).dtype == np.float64
+    assert vae.inverse_transform(Z).shape == (120, 4)
+    assert vae.sample(7, random_state=0).shape == (7, 4)
+    assert vae.score_samples(X).shape == (120,)
+    assert vae.n_features_in_ == 4
+    assert len(vae.loss_curve_) == vae.n_iter_ == len(vae.net_.history)
+    assert isinstance(vae.module_, torch.nn.Module)
+    np.testing.assert_array_equal(vae.get_feature_names_out(), ["vae0", "vae1"])
+
+
+def test_vae_transformer_transform_is_deterministic_and_batch_invariant(
+    blobs, fitted_transformer
+):
+    X, _ = blobs
+    vae = fitted_transformer
+    np.testing.assert_array_equal(vae.transform(X), vae.transform(X))
+    full = vae.score_samples(X)
+    one = np.array([vae.score_samples(X[i : i + 1])[0] for i in range(5)])
+    np.testing.assert_allclose(one, full[:5], rtol=1e-7)
+    assert vae.score(X) == pytest.approx(full.mean())
+
+
+def test_vae_transformer_same_seed_bit_identical(blobs):
+    X, _ = blobs
+    a = VAETransformer(**FAST).fit(X)
+    b = VAETransformer(**FAST).fit(X)
+    assert a.loss_curve_ == b.loss_curve_
+    np.testing.assert_array_equal(a.transform(X), b.transform(X))
+    np.testing.assert_array_equal(a.score_samples(X), b.score_samples(X))
+    np.testing.assert_array_equal(a.sample(5, random_state=1), b.sample(5, random_state=1))
+    c = VAETransformer(**{**FAST, "random_state": 1}).fit(X)
+    assert not np.array_equal(a.transform(X), c.transform(X))
+
+
+@pytest.mark.parametrize("random_state", [None, 0])
+def test_vae_transformer_leaves_global_rng_alone(blobs, random_state):
+    X, _ = blobs
+    np.random.seed(123)
+    torch.manual_seed(123)
+    np_state, torch_state = np.random.get_state(), torch.get_rng_state()
+    vae = VAETransformer(**{**FAST, "random_state": random_state}).fit(X)
+    vae.sample(3, random_state=random_state)
+    vae.score_samples(X)
+    vae.transform(X)
+    after = np.random.get_state()
+    assert after[0] == np_state[0] and np.array_equal(after[1], np_state[1])
+    assert after[2:] == np_state[2:]
+    assert torch.equal(torch.get_rng_state(), torch_state)
+
+
+def test_vae_transformer_sample_matches_data_marginals():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 2)) * [50.0, 0.1] + [10.0, -5.0]
+    vae = VAETransformer(n_components=1, hidden_layer_sizes=(16,), max_iter=30,
+                         random_state=0).fit(X)
+    S = vae.sample(4000, random_state=0)
+    assert np.all(np.abs(S.mean(axis=0) - X.mean(axis=0)) < 0.25 * X.std(axis=0))
+    np.testing.assert_allclose(S.std(axis=0), X.std(axis=0), rtol=0.15)
+    assert not np.array_equal(vae.sample(3, random_state=0), vae.sample(3, random_state=1))
+    np.testing.assert_array_equal(vae.sample(3, random_state=0), vae.sample(3, random_state=0))
+
+
+def test_vae_transformer_score_is_a_density_in_original_units():
+    # Independent Gaussians with very different scales: the true mean
+    # log-density is known; the standardization's Jacobian must be included.
+    rng = np.random.default_rng(0)
+    scale = np.array([100.0, 0.01])
+    X = rng.normal(size=(2000, 2)) * scale + [5.0, -3.0]
+    true = -0.5 * 2 * (1 + np.log(2 * np.pi)) - np.log(scale).sum()
+    vae = VAETransformer(n_components=1, hidden_layer_sizes=(16,), max_iter=40,
+                         random_state=0).fit(X)
+    pca = PCA(n_components=1).fit(X)
+    assert vae.score(X) == pytest.approx(true, abs=0.05)
+    # Same units as PCA's score: both near the truth, not off by log-scales.
+    assert abs(vae.score(X) - pca.score(X)) < 1.0
+
+
+def test_vae_transformer_inverse_transform_in_original_units():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3)) * [1000.0, 1.0, 0.001] + [1e4, 0.0, 5.0]
+    vae = VAETransformer(**FAST).fit(X)
+    X_rec = vae.inverse_transform(vae.transform(X))
+    assert np.all(np.abs(X_rec.mean(axis=0) - X.mean(axis=0)) < 0.5 * X.std(axis=0))
+    with pytest.raises(ValueError, match=r"shape \(n_samples, 2\)"):
+        vae.inverse_transform(np.zeros((3, 5)))
+
+
+def test_vae_transformer_pickle_and_joblib_round_trip(blobs, fitted_transformer, tmp_path):
+    X, _ = blobs
+    vae = fitted_transformer
+    restored = pickle.loads(pickle.dumps(vae))
+    np.testing.assert_array_equal(restored.transform(X), vae.transform(X))
+    np.testing.assert_array_equal(restored.score_samples(X), vae.score_samples(X))
+    joblib.dump(vae, tmp_path / "vae.joblib")
+    loaded = joblib.load(tmp_path / "vae.joblib")
+    np.testing.assert_array_equal(loaded.sample(4, random_state=0),
+                                  vae.sample(4, random_state=0))
+
+
+@pytest.mark.parametrize("n_samples", [1, 2, 5])
+def test_vae_transformer_fewer_rows_than_batch(n_samples):
+    X = np.arange(n_samples * 3, dtype=float).reshape(n_samples, 3)
+    vae = VAETransformer(batch_size=128, **FAST).fit(X)
+    assert vae.transform(X).shape == (n_samples, 2)
+    assert np.isfinite(vae.score_samples(X)).all()
+
+
+def test_vae_transformer_early_stopping_and_validation_scores():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3))
+    vae = VAETransformer(hidden_layer_sizes=(8,), max_iter=300, n_iter_no_change=2,
+                         random_state=0).fit(X)
+    assert vae.n_iter_ < 300
+    assert len(vae.validation_scores_) == vae.n_iter_
+    assert vae.best_validation_score_ == max(vae.validation_scores_)
+    off = VAETransformer(early_stopping=False, **FAST).fit(X)
+    assert off.validation_scores_ is None and off.n_iter_ == 3
+
+
+def test_vae_transformer_kl_warmup_ramps_weight(blobs):
+    X, _ = blobs
+    vae = VAETransformer(kl_warmup=4, beta=2.0, early_stopping=False, **FAST).fit(X)
+    assert vae.net_.kl_weight_ == pytest.approx(2.0 * 3 / 4)
+
+
+def test_vae_transformer_warm_start_continues(blobs):
+    X, _ = blobs
+    vae = VAETransformer(warm_start=True, early_stopping=False, **FAST).fit(X)
+    first = vae.loss_curve_[-1]
+    vae.fit(X)
+    assert vae.n_iter_ == 6
+    assert vae.loss_curve_[-1] < first
+    with pytest.raises(ValueError, match="expecting 4 features"):
+        vae.fit(X[:, :3])
+
+
+def test_vae_transformer_verbose_progress_bar(blobs, capsys):
+    X, _ = blobs
+    VAETransformer(verbose=1, **FAST).fit(X)
+    assert "epochs" in capsys.readouterr().err
+    VAETransformer(**FAST).fit(X)
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
+
+
+def test_vae_transformer_in_pipeline_and_grid_search(blobs):
+    X, y = blobs
+    pipe = make_pipeline(StandardScaler(), VAETransformer(**FAST), LogisticRegression())
+    assert pipe.fit(X, y).score(X, y) > 0.5
+    grid = {"n_components": [1, 2], "beta": [0.5, 1.0]}
+    search = GridSearchCV(VAETransformer(**FAST), grid, cv=2, n_jobs=2).fit(X)
+    assert set(search.best_params_) == {"n_components", "beta"}
+    assert np.isfinite(search.best_score_)
+    scored = GridSearchCV(make_pipeline(VAETransformer(**FAST), LogisticRegression()),
+                          {"vaetransformer__n_components": [1, 2]}, cv=2,
+                          scoring="accuracy", n_jobs=2).fit(X, y)
+    assert 0 <= scored.best_score_ <= 1
+    assert clone(VAETransformer(n_components=3)).get_params()["n_components"] == 3
+
+
+def test_vae_transformer_set_output_pandas(blobs, fitted_transformer):
+    pd = pytest.importorskip("pandas")
+    X, _ = blobs
+    df = pd.DataFrame(X, columns=list("abcd"))
+    vae = clone(fitted_transformer).set_output(transform="pandas").fit(df)
+    Z = vae.transform(df)
+    assert list(Z.columns) == ["vae0", "vae1"]
+
+
+def test_vae_transformer_accepts_rows_with_nan(blobs, fitted_transformer):
+    X, _ = blobs
+    X_nan = X.copy()
+    X_nan[0, 1] = np.nan
+    assert np.isfinite(fitted_transformer.transform(X_nan)).all()
+    scores = fitted_transformer.score_samples(X_nan)
+    assert np.isfinite(scores).all()
+
+
+@pytest.mark.parametrize(
+    "X, match",
+    [
+        (np.array([[1.0, np.inf], [2.0, 3.0]]), "infinity"),
+        (np.array([1.0, 2.0, 3.0]), "Expected 2D array"),
+        (np.empty((0, 3)), "0 sample"),
+        (np.array([["a", "b"], ["c", "d"]], dtype=object), "could not convert|string"),
+    ],
+)
+def test_vae_transformer_bad_input_errors(X, match):
+    with pytest.raises(ValueError, match=match):
+        VAETransformer(**FAST).fit(X)
+
+
+def test_vae_transformer_errors_after_fit(blobs, fitted_transformer):
+    X, _ = blobs
+    with pytest.raises(ValueError, match="X has 3 features, but VAETransformer is expecting 4"):
+        fitted_transformer.transform(X[:, :3])
+    with pytest.raises(NotFittedError):
+        VAETransformer().transform(X)
+    with pytest.raises(ValueError, match="n_samples must be a positive int"):
+        fitted_transformer.sample(0)
+
+
+@pytest.mark.parametrize(
+    "params, err, match",
+    [
+        ({"n_components": 0}, InvalidParameterError, "n_components"),
+        ({"beta": -1.0}, InvalidParameterError, "beta"),
+        ({"validation_fraction": 1.5}, InvalidParameterError, "validation_fraction"),
+        ({"hidden_layer_sizes": (8, 0)}, ValueError, "hidden_layer_sizes must be"),
+        ({"device": "nonsense"}, ValueError, "not a valid torch device"),
+    ],
+)
+def test_vae_transformer_invalid_parameters(blobs, params, err, match):
+    X, _ = blobs
+    with pytest.raises(err, match=match):
+        VAETransformer(**{**FAST, **params}).fit(X)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA message")
+def test_vae_transformer_cuda_requested_without_cuda(blobs):
+    X, _ = blobs
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        VAETransformer(device="cuda", **FAST).fit(X)
+
+
+def test_vae_transformer_diverging_loss_names_the_cause(blobs):
+    X, _ = blobs
+    with pytest.raises(FloatingPointError, match="diverged.*learning_rate_init"):
+        VAETransformer(learning_rate_init=1e8, **FAST).fit(X)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_vae_transformer_gpu_fit_and_cpu_load(blobs, tmp_path):
+    X, _ = blobs
+    vae = VAETransformer(device="cuda", **FAST).fit(X)
+    assert vae.net_.device.type == "cuda" if hasattr(vae.net_.device, "type") else True
+    Z = vae.transform(X)
+    buf = pickle.dumps(vae)
+    restored = pickle.loads(buf)
+    np.testing.assert_allclose(restored.transform(X), Z, rtol=1e-5)
+    # Loading where CUDA is absent: skorch maps the weights to the CPU.
+    restored.net_.set_params(device="cpu")
+    restored.net_.module_.to("cpu")
+    np.testing.assert_allclose(restored.transform(X), Z, rtol=1e-5, atol=1e-6)
