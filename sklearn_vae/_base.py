@@ -22,7 +22,7 @@ from ._training import (
     VAENet,
 )
 from .nn import VAEModule
-from .utils import check_device, draw_seed, torch_generator
+from .utils import check_device, cpu_threads, draw_seed, torch_generator
 
 # Rows scored at once during inference, times the number of importance
 # samples: bounds the memory of a (K, rows, width) activation.
@@ -122,7 +122,15 @@ class _BaseVAE(BaseEstimator):
 
         n_done = len(self.net_.history) if continuing else 0
         epoch_seed = self._seed + 2 + n_done
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        if continuing:
+            n_params = sum(p.numel() for p in self.net_.module_.parameters())
+        else:
+            n_params = VAEModule.count_parameters(self.schema_.layout_, self.n_components,
+                                                  hidden)
+        with (
+            torch.random.fork_rng(devices=[device] if device.type == "cuda" else []),
+            cpu_threads(device, n_params, self.batch_size),
+        ):
             torch.manual_seed(epoch_seed)
             if continuing:
                 # Plain attributes, not set_params: skorch would re-initialize
