@@ -7,7 +7,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
@@ -56,7 +56,7 @@ class _BaseVAE(BaseEstimator):
         "beta": [Interval(Real, 0, None, closed="left")],
         "kl_warmup": [Interval(Integral, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "early_stopping": ["boolean"],
@@ -73,6 +73,16 @@ class _BaseVAE(BaseEstimator):
     # -- training ------------------------------------------------------------
     def _make_schema(self):
         return TabularSchema()
+
+    def _resolve_batch_size(self, n_samples):
+        """``"auto"``: about 16 steps per epoch, between 16 and 256 rows.
+
+        Small tables need many optimizer steps per epoch or early stopping
+        ends training after a handful of updates.
+        """
+        if self.batch_size == "auto":
+            return int(min(256, max(16, n_samples // 16)))
+        return int(self.batch_size)
 
     def _trim_fraction(self):
         return 0.0
@@ -93,6 +103,7 @@ class _BaseVAE(BaseEstimator):
         data = TensorData(torch.from_numpy(values), torch.from_numpy(mask)).to(device)
 
         n_samples = len(data)
+        batch_size = self._resolve_batch_size(n_samples)
         use_valid = self.early_stopping and n_samples >= 2
         train_split = None
         if use_valid:
@@ -129,14 +140,14 @@ class _BaseVAE(BaseEstimator):
                                                   hidden)
         with (
             torch.random.fork_rng(devices=[device] if device.type == "cuda" else []),
-            cpu_threads(device, n_params, self.batch_size),
+            cpu_threads(device, n_params, batch_size),
         ):
             torch.manual_seed(epoch_seed)
             if continuing:
                 # Plain attributes, not set_params: skorch would re-initialize
                 # the module and optimizer that warm_start must keep.
                 net = self.net_
-                net.max_epochs, net.batch_size = self.max_iter, self.batch_size
+                net.max_epochs, net.batch_size = self.max_iter, batch_size
                 net.train_split, net.beta = train_split, self.beta
                 net.verbose = max(0, int(self.verbose) - 1)
                 net.iterator_train__seed = epoch_seed
@@ -155,7 +166,7 @@ class _BaseVAE(BaseEstimator):
                     optimizer__weight_decay=self.alpha,
                     lr=self.learning_rate_init,
                     max_epochs=self.max_iter,
-                    batch_size=self.batch_size,
+                    batch_size=batch_size,
                     iterator_train=BatchIterator,
                     iterator_train__shuffle=True,
                     iterator_train__seed=epoch_seed,

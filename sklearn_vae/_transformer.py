@@ -35,8 +35,10 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         ``beta``. 0 disables warm-up.
     max_iter : int, default=200
         Maximum number of epochs.
-    batch_size : int, default=128
-        Rows per mini-batch (all rows when there are fewer).
+    batch_size : int or "auto", default="auto"
+        Rows per mini-batch (all rows when there are fewer). "auto" uses
+        ``min(256, max(16, n_samples // 16))``: about 16 optimizer steps per
+        epoch, so small tables get enough updates before early stopping.
     learning_rate_init : float, default=1e-3
         Adam's learning rate.
     alpha : float, default=1e-4
@@ -48,7 +50,7 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         row) the training loss is monitored instead.
     validation_fraction : float, default=0.1
         Fraction of rows held out for early stopping.
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int, default=20
         Epochs without improvement before stopping.
     tol : float, default=1e-4
         Minimum decrease of the monitored loss (nats per row) that counts as
@@ -120,12 +122,12 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         beta=1.0,
         kl_warmup=0,
         max_iter=200,
-        batch_size=128,
+        batch_size="auto",
         learning_rate_init=1e-3,
         alpha=1e-4,
         early_stopping=True,
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change=20,
         tol=1e-4,
         n_importance_samples=50,
         device="auto",
