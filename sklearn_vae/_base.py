@@ -77,6 +77,10 @@ class _BaseVAE(BaseEstimator):
     def _trim_fraction(self):
         return 0.0
 
+    def _train_samples(self):
+        """Importance samples of the training objective (1 = the ELBO)."""
+        return 1
+
     def _fit_net(self, X, *, schema_input=None):
         """Fit the schema and train the network on validated ``X``.
 
@@ -131,6 +135,7 @@ class _BaseVAE(BaseEstimator):
                     iterator_train__seed=epoch_seed, lr=self.learning_rate_init,
                     batch_size=self.batch_size, optimizer__weight_decay=self.alpha,
                     beta=self.beta, verbose=max(0, int(self.verbose) - 1),
+                    n_train_samples=self._train_samples(),
                 )
                 net.partial_fit(data)
             else:
@@ -151,6 +156,7 @@ class _BaseVAE(BaseEstimator):
                     callbacks=callbacks,
                     beta=self.beta,
                     trim_fraction=self._trim_fraction(),
+                    n_train_samples=self._train_samples(),
                     device=device,
                     verbose=max(0, int(self.verbose) - 1),
                 )
