@@ -87,6 +87,10 @@ class _BaseVAE(BaseEstimator):
     def _trim_fraction(self):
         return 0.0
 
+    def _train_samples(self):
+        """Importance samples of the training objective (1 = the ELBO)."""
+        return 1
+
     def _fit_net(self, X, *, schema_input=None):
         """Fit the schema and train the network on validated ``X``.
 
@@ -149,6 +153,7 @@ class _BaseVAE(BaseEstimator):
                 net = self.net_
                 net.max_epochs, net.batch_size = self.max_iter, batch_size
                 net.train_split, net.beta = train_split, self.beta
+                net.n_train_samples = self._train_samples()
                 net.verbose = max(0, int(self.verbose) - 1)
                 net.iterator_train__seed = epoch_seed
                 net.lr = self.learning_rate_init
@@ -175,6 +180,7 @@ class _BaseVAE(BaseEstimator):
                     callbacks=callbacks,
                     beta=self.beta,
                     trim_fraction=self._trim_fraction(),
+                    n_train_samples=self._train_samples(),
                     device=device,
                     verbose=max(0, int(self.verbose) - 1),
                 )

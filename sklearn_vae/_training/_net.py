@@ -20,12 +20,17 @@ class VAENet(NeuralNet):
     trim_fraction : float, default=0.0
         Fraction of the highest-loss rows of each training batch left out of
         the gradient (robustness to contaminated training data).
+    n_train_samples : int, default=1
+        Importance samples of the training objective: 1 trains on the
+        negative ELBO, ``K > 1`` on the negative IWAE bound with ``K`` draws
+        (MIWAE), which is tighter and suits imputation.
     """
 
-    def __init__(self, *args, beta=1.0, trim_fraction=0.0, **kwargs):
+    def __init__(self, *args, beta=1.0, trim_fraction=0.0, n_train_samples=1, **kwargs):
         super().__init__(*args, **kwargs)
         self.beta = beta
         self.trim_fraction = trim_fraction
+        self.n_train_samples = n_train_samples
 
     def initialize(self):
         super().initialize()
@@ -39,7 +44,11 @@ class VAENet(NeuralNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         beta = self.kl_weight_ if training else self.beta
-        loss = self.module_.negative_elbo(X["x"], X["mask"], y_pred, beta)
+        if self.n_train_samples > 1:
+            loss = self.module_.negative_iwae_bound(
+                X["x"], X["mask"], self.n_train_samples, beta, out=y_pred)
+        else:
+            loss = self.module_.negative_elbo(X["x"], X["mask"], y_pred, beta)
         if training and self.trim_fraction > 0 and loss.shape[0] > 1:
             keep = max(1, int(round(loss.shape[0] * (1.0 - self.trim_fraction))))
             loss = torch.topk(loss, keep, largest=False, sorted=False).values

@@ -1,0 +1,377 @@
+"""VAEImputer: missing-value imputation with a VAE (IterativeImputer's twin)."""
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import TransformerMixin, _fit_context
+from sklearn.impute import MissingIndicator
+from sklearn.utils._param_validation import Interval, MissingValues
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import _BaseVAE
+from .utils import torch_generator
+from .utils._compat import _check_feature_names_in
+
+
+def _is_nan(value):
+    return isinstance(value, Real) and math.isnan(value)
+
+
+class VAEImputer(TransformerMixin, _BaseVAE):
+    """Impute missing values with a variational autoencoder (MIWAE).
+
+    A VAE is trained on the incomplete table itself: the encoder sees the
+    observed values and the missingness mask, and the objective counts the
+    observed entries only. By default it is trained on the importance-weighted
+    (IWAE) bound with ``n_train_samples`` draws, as MIWAE (Mattei & Frellsen,
+    2019). Each missing entry is then replaced by
+
+    - ``sample_posterior=False`` (default): the conditional mean
+      ``E[x_mis | x_obs]``, estimated by self-normalized importance sampling
+      over ``n_importance_samples`` posterior draws: weights
+      ``w_k = softmax(log p(x_obs|z_k) + log p(z_k) - log q(z_k|x_obs))``,
+      imputation ``sum_k w_k E[x_mis|z_k]``. The draws are common random
+      numbers fixed at fit time, so the result is deterministic and does not
+      depend on which other rows are passed.
+    - ``sample_posterior=True``: one plausible completion, drawn by
+      sampling-importance-resampling: pick a draw ``z_k`` with probability
+      ``w_k``, then sample ``x_mis ~ p(x_mis|z_k)`` including the observation
+      noise. The draw is seeded by ``random_state``.
+
+    Observed entries are returned unchanged. Categorical columns (when the
+    schema has them) are imputed with the category of highest weighted
+    probability, or a sampled category.
+
+    **Multiple imputation.** As with
+    :class:`~sklearn.impute.IterativeImputer`, fit several imputers with
+    ``sample_posterior=True`` and different ``random_state`` values; each gives
+    one completed table, and analyses over them combine with Rubin's rules.
+    The completions differ both in the model (weights, batch order) and in the
+    draw, so they reflect model uncertainty too.
+
+    **Edge cases.** A row with every value missing gets the model's prediction
+    with nothing observed (the importance-weighted mean under the prior, i.e.
+    the average decoder output), never NaN. A column with no observed value
+    in ``fit`` is dropped from the output, as in
+    :class:`~sklearn.impute.SimpleImputer` and ``IterativeImputer``, unless
+    ``keep_empty_features=True``, in which case its missing entries are
+    filled with 0.
+
+    Parameters
+    ----------
+    missing_values : int, float or np.nan, default=np.nan
+        The placeholder for missing values; all its occurrences are imputed.
+        With a number (e.g. ``-1`` or ``0``), NaN in the input is an error.
+    sample_posterior : bool, default=False
+        Draw one completion from the model's conditional distribution instead
+        of returning the conditional mean. Set to True for multiple
+        imputation.
+    n_importance_samples : int, default=100
+        Importance samples ``K`` used to impute (and in ``score_samples``).
+    n_train_samples : int, default=20
+        Importance samples of the training objective: 1 trains on the ELBO,
+        more on the tighter IWAE bound (MIWAE uses 20).
+    add_indicator : bool, default=False
+        Append a :class:`~sklearn.impute.MissingIndicator` of the features
+        that had missing values in ``fit``.
+    keep_empty_features : bool, default=False
+        Keep the columns with no observed value in ``fit`` (their missing
+        entries become 0) instead of dropping them.
+    n_components : int, default=8
+        Size of the latent space.
+    hidden_layer_sizes : tuple of int, default=(128, 128)
+        Widths of the encoder's hidden layers; the decoder mirrors them.
+    beta : float, default=1.0
+        Weight of the KL term. 1 gives the true bound.
+    kl_warmup : int, default=0
+        Epochs over which the KL weight ramps up to ``beta``.
+    max_iter : int, default=500
+        Maximum number of epochs.
+    batch_size : int, default=64
+        Rows per mini-batch.
+    learning_rate_init : float, default=1e-3
+        Adam's learning rate.
+    alpha : float, default=0.0
+        L2 penalty (Adam's ``weight_decay``).
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` of the rows and stop when their loss
+        has not improved by ``tol`` for ``n_iter_no_change`` epochs; the best
+        weights are restored.
+    validation_fraction : float, default=0.1
+        Fraction of rows held out for early stopping.
+    n_iter_no_change : int, default=30
+        Epochs without improvement before stopping.
+    tol : float, default=1e-4
+        Minimum decrease of the monitored loss that counts as an improvement.
+    device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
+        Where to train. "auto" uses CUDA when available.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight init, batch order, the validation split, the importance
+        draws and, with ``sample_posterior=True``, the completion.
+        See :term:`random_state`.
+    verbose : int, default=0
+        1 shows a progress bar over epochs; 2 also prints skorch's table.
+    warm_start : bool, default=False
+        Continue training the fitted network on the next ``fit``.
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The trained skorch net.
+    module_ : VAEModule
+        The trained torch module.
+    schema_ : TabularSchema
+        The fitted column encoding.
+    indicator_ : MissingIndicator or None
+        Indicator of missing values, when ``add_indicator=True``.
+    n_iter_ : int
+        Number of epochs run.
+    loss_curve_ : list of float
+        Training loss (negative bound, nats per row) after each epoch.
+    validation_scores_ : list of float or None
+        Validation bound (higher is better) after each epoch.
+    best_validation_score_ : float or None
+        Best of ``validation_scores_``.
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during :term:`fit`, when ``X`` has string
+        column names.
+
+    See Also
+    --------
+    sklearn.impute.IterativeImputer : Round-robin regression imputation.
+    sklearn.impute.KNNImputer : Nearest-neighbour imputation.
+    sklearn.impute.SimpleImputer : Column statistics.
+    VAETransformer : The same model as a transformer.
+
+    References
+    ----------
+    P.-A. Mattei and J. Frellsen, "MIWAE: Deep Generative Modelling and
+    Imputation of Incomplete Data Sets", ICML 2019.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_vae import VAEImputer
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 4)) @ rng.normal(size=(4, 6))
+    >>> X[rng.uniform(size=X.shape) < 0.2] = np.nan
+    >>> imp = VAEImputer(max_iter=5, random_state=0)
+    >>> Xt = imp.fit_transform(X)
+    >>> Xt.shape, bool(np.isnan(Xt).any())
+    ((200, 6), False)
+    >>> bool(np.array_equal(Xt[~np.isnan(X)], X[~np.isnan(X)]))
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseVAE._parameter_constraints,
+        "missing_values": [MissingValues(numeric_only=True)],
+        "sample_posterior": ["boolean"],
+        "n_train_samples": [Interval(Integral, 1, None, closed="left")],
+        "add_indicator": ["boolean"],
+        "keep_empty_features": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        missing_values=np.nan,
+        *,
+        sample_posterior=False,
+        n_importance_samples=100,
+        n_train_samples=20,
+        add_indicator=False,
+        keep_empty_features=False,
+        n_components=8,
+        hidden_layer_sizes=(128, 128),
+        beta=1.0,
+        kl_warmup=0,
+        max_iter=500,
+        batch_size=64,
+        learning_rate_init=1e-3,
+        alpha=0.0,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=30,
+        tol=1e-4,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.missing_values = missing_values
+        self.sample_posterior = sample_posterior
+        self.n_importance_samples = n_importance_samples
+        self.n_train_samples = n_train_samples
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.beta = beta
+        self.kl_warmup = kl_warmup
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.alpha = alpha
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # -- validation ------------------------------------------------------------
+    def _train_samples(self):
+        return self.n_train_samples
+
+    def _validate_input(self, X, *, reset):
+        """Validate ``X`` and return a float copy with NaN at every missing entry.
+
+        With ``missing_values=np.nan`` this is the base validation. With a
+        number, NaN and inf are errors (as in ``IterativeImputer``) and the
+        placeholder is turned into NaN, the package's internal marker.
+        """
+        if _is_nan(self.missing_values):
+            return super()._validate_input(X, reset=reset)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_all_finite=True,
+                          reset=reset, copy=True)
+        X[X == self.missing_values] = np.nan
+        return X
+
+    # -- fit / transform -----------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the VAE on the incomplete ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data with missing values (``missing_values``).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : VAEImputer
+        """
+        reset = not (self.warm_start and hasattr(self, "net_"))
+        X = self._validate_input(X, reset=reset)
+        self._fit_net(X)
+        if reset:
+            self._empty_features = np.isnan(X).all(axis=0)
+        if self.add_indicator:
+            self.indicator_ = MissingIndicator(missing_values=np.nan, error_on_new=False)
+            self.indicator_.fit(X)
+        else:
+            self.indicator_ = None
+        return self
+
+    def transform(self, X):
+        """Impute every missing value of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data with missing values (``missing_values``).
+
+        Returns
+        -------
+        Xt : ndarray of shape (n_samples, n_features_out)
+            ``X`` with its missing entries imputed, same dtype (float32 or
+            float64); columns never observed in ``fit`` are dropped unless
+            ``keep_empty_features=True``; the indicator columns follow
+            when ``add_indicator=True``.
+        """
+        X = self._validate_for_inference(X)
+        return self._impute(X)
+
+    def _impute(self, X):
+        missing = np.isnan(X)
+        Xt = X.copy()
+        rows = np.flatnonzero(missing.any(axis=1))
+        if rows.size:
+            X_rows = X[rows]
+            if self.sample_posterior:
+                values = self._posterior_draw(X_rows)
+            else:
+                values = self._conditional_mean(X_rows)
+            Xt[rows] = np.where(missing[rows], values, X_rows)
+        empty = self._empty_features
+        if self.keep_empty_features:
+            Xt[:, empty] = np.where(missing[:, empty], 0.0, X[:, empty])
+        else:
+            Xt = Xt[:, ~empty]
+        if self.add_indicator:
+            Xt = np.hstack([Xt, self.indicator_.transform(X).astype(Xt.dtype)])
+        return Xt
+
+    def _conditional_mean(self, X):
+        """Self-normalized importance estimate of ``E[x | x_obs]``, user units."""
+        split = self.module_.split_params
+
+        def reduce(log_w, col, params, v, m):
+            w = torch.softmax(log_w, dim=0)[..., None]  # (K, n, 1)
+            mean, logits, cat_logits = split(params)
+            out = [
+                (w * mean).sum(dim=0),
+                (w * torch.sigmoid(logits)).sum(dim=0),
+                *[(w * torch.softmax(c, dim=-1)).sum(dim=0) for c in cat_logits],
+            ]
+            return tuple(t.cpu().numpy() for t in out)
+
+        cont, prob, *cat_probs = self._importance(X, reduce)
+        return np.asarray(self.schema_.decode(cont, prob, cat_probs))
+
+    def _posterior_draw(self, X):
+        """One completion per row by sampling-importance-resampling, user units."""
+        module = self.module_
+        seed = int(np.random.SeedSequence([self._seed, 4]).generate_state(1)[0] >> 1)
+        generator = {}
+
+        def reduce(log_w, col, params, v, m):
+            if "gen" not in generator:
+                generator["gen"] = torch_generator(seed, device=log_w.device)
+            gen = generator["gen"]
+            w = torch.softmax(log_w, dim=0).T  # (n, K)
+            k = torch.multinomial(w, 1, generator=gen)[:, 0]
+            chosen = params[k, torch.arange(params.shape[1], device=params.device)]
+            return module.sample_observation(chosen, generator=gen).cpu().numpy()
+
+        return np.asarray(self.schema_.decode_sample(self._importance(X, reduce)))
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns.
+
+        The input names, without the columns never observed in ``fit``
+        unless ``keep_empty_features=True``, then ``missingindicator_<name>``
+        for each indicator column when ``add_indicator=True``.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Input names; checked against ``feature_names_in_``. When None,
+            ``feature_names_in_`` or ``x0, x1, ...``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+        """
+        check_is_fitted(self)
+        input_features = _check_feature_names_in(self, input_features)
+        names = input_features if self.keep_empty_features else (
+            input_features[~self._empty_features])
+        if self.add_indicator:
+            names = np.concatenate(
+                [names, self.indicator_.get_feature_names_out(input_features)])
+        return np.asarray(names, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = _is_nan(self.missing_values)
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

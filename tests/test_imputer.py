@@ -1,0 +1,159 @@
+"""Behaviour of VAEImputer."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.exceptions import NotFittedError
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sklearn_vae import VAEImputer
+
+FAST = dict(max_iter=3, hidden_layer_sizes=(8,), n_components=2, n_train_samples=2,
+            n_importance_samples=10, random_state=0)
+
+
+def _low_rank(n=300, p=6, frac=0.2, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, 2)) @ rng.normal(size=(2, p)) + 0.1 * rng.normal(size=(n, p))
+    X_missing = X.copy()
+    X_missing[rng.uniform(size=X.shape) < frac] = np.nan
+    return X, X_missing
+
+
+@pytest.fixture(scope="module")
+def low_rank_fit():
+    X, X_missing = _low_rank()
+    imp = VAEImputer(n_components=2, hidden_layer_sizes=(32,), max_iter=60, batch_size=64,
+                     n_train_samples=5, early_stopping=False, random_state=0)
+    return imp.fit(X_missing), X, X_missing
+
+
+def test_vae_imputer_recovers_low_rank_structure_better_than_mean(low_rank_fit):
+    imp, X, X_missing = low_rank_fit
+    missing = np.isnan(X_missing)
+    Xt = imp.transform(X_missing)
+    rmse = np.sqrt(np.mean((Xt[missing] - X[missing]) ** 2))
+    mean = SimpleImputer().fit_transform(X_missing)
+    rmse_mean = np.sqrt(np.mean((mean[missing] - X[missing]) ** 2))
+    assert rmse < 0.6 * rmse_mean
+
+
+def test_vae_imputer_keeps_observed_entries_and_is_deterministic(low_rank_fit):
+    imp, _, X_missing = low_rank_fit
+    Xt = imp.transform(X_missing)
+    observed = ~np.isnan(X_missing)
+    assert np.array_equal(Xt[observed], X_missing[observed])
+    assert not np.isnan(Xt).any()
+    np.testing.assert_array_equal(imp.transform(X_missing), Xt)
+    # A row's imputation does not depend on the other rows passed with it.
+    np.testing.assert_allclose(imp.transform(X_missing[5:6]), Xt[5:6], rtol=1e-12)
+
+
+def test_vae_imputer_all_missing_row_gets_prior_prediction(low_rank_fit):
+    imp, _, X_missing = low_rank_fit
+    X_new = np.vstack([np.full((2, X_missing.shape[1]), np.nan), X_missing[:3]])
+    Xt = imp.transform(X_new)
+    assert np.isfinite(Xt).all()
+    np.testing.assert_allclose(Xt[0], Xt[1])
+
+
+def test_vae_imputer_sample_posterior_seeded_by_random_state(low_rank_fit):
+    _, _, X_missing = low_rank_fit
+    X_small = X_missing[:80]
+    missing = np.isnan(X_small)
+    draws = [VAEImputer(sample_posterior=True, **{**FAST, "random_state": seed})
+             .fit_transform(X_small) for seed in (0, 0, 1)]
+    np.testing.assert_array_equal(draws[0], draws[1])
+    assert not np.allclose(draws[0][missing], draws[2][missing])
+    for Xt in draws:
+        assert np.array_equal(Xt[~missing], X_small[~missing])
+        assert np.isfinite(Xt).all()
+    mean = VAEImputer(**FAST).fit_transform(X_small)
+    assert not np.allclose(mean[missing], draws[0][missing])
+
+
+def test_vae_imputer_sample_posterior_draws_from_the_fitted_model(low_rank_fit):
+    imp, X, X_missing = low_rank_fit
+    missing = np.isnan(X_missing)
+    mean = imp.transform(X_missing)
+    draw = imp.set_params(sample_posterior=True).transform(X_missing)
+    imp.set_params(sample_posterior=False)
+    # A draw follows the structure (correlates with the truth) and scatters
+    # around the conditional mean by about the learned observation noise.
+    assert np.corrcoef(draw[missing], X[missing])[0, 1] > 0.25
+    noise_sd = np.sqrt(imp.module_.observation_logvar().exp().detach().numpy())
+    resid = (draw - mean) / imp.schema_.scale_
+    ratio = np.array([resid[missing[:, j], j].std() for j in range(6)]) / noise_sd
+    assert np.all((ratio > 0.7) & (ratio < 1.6)), ratio
+
+
+def test_vae_imputer_numeric_missing_values():
+    _, X_missing = _low_rank(n=60)
+    X_code = np.where(np.isnan(X_missing), -1.0, X_missing)
+    a = VAEImputer(**FAST).fit_transform(X_missing)
+    b = VAEImputer(missing_values=-1, **FAST).fit_transform(X_code)
+    np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="NaN"):
+        VAEImputer(missing_values=-1, **FAST).fit(X_missing)
+    with pytest.raises(ValueError, match="infinity"):
+        VAEImputer(**FAST).fit(np.where(np.isnan(X_missing), np.inf, X_missing))
+
+
+def test_vae_imputer_empty_feature_follows_keep_empty_features():
+    _, X_missing = _low_rank(n=60)
+    X_missing[:, 2] = np.nan
+    dropped = VAEImputer(**FAST).fit(X_missing)
+    Xt = dropped.transform(X_missing)
+    assert Xt.shape == (60, 5) and np.isfinite(Xt).all()
+    assert list(dropped.get_feature_names_out()) == ["x0", "x1", "x3", "x4", "x5"]
+    kept = VAEImputer(keep_empty_features=True, **FAST).fit(X_missing)
+    Xk = kept.transform(X_missing)
+    assert Xk.shape == (60, 6)
+    assert np.all(Xk[:, 2] == 0)
+    assert len(kept.get_feature_names_out()) == 6
+
+
+def test_vae_imputer_add_indicator():
+    _, X_missing = _low_rank(n=60)
+    X_missing[:, 0] = np.arange(60.0)  # fully observed column: no indicator
+    imp = VAEImputer(add_indicator=True, **FAST).fit(X_missing)
+    Xt = imp.transform(X_missing)
+    assert Xt.shape == (60, 6 + 5)
+    np.testing.assert_array_equal(Xt[:, 6:], np.isnan(X_missing[:, 1:]))
+    names = imp.get_feature_names_out()
+    assert list(names[6:]) == [f"missingindicator_x{i}" for i in range(1, 6)]
+
+
+def test_vae_imputer_set_output_pandas_and_float32():
+    pd = pytest.importorskip("pandas")
+    _, X_missing = _low_rank(n=60)
+    df = pd.DataFrame(X_missing, columns=list("abcdef"))
+    out = VAEImputer(**FAST).set_output(transform="pandas").fit_transform(df)
+    assert list(out.columns) == list("abcdef") and not out.isna().any().any()
+    assert VAEImputer(**FAST).fit_transform(X_missing.astype(np.float32)).dtype == np.float32
+
+
+def test_vae_imputer_in_pipeline_and_grid_search():
+    X, y = make_classification(n_samples=80, n_features=5, random_state=0)
+    X[np.random.RandomState(0).uniform(size=X.shape) < 0.2] = np.nan
+    pipe = make_pipeline(VAEImputer(**FAST), LogisticRegression())
+    search = GridSearchCV(pipe, {"vaeimputer__n_components": [1, 2]}, cv=2).fit(X, y)
+    assert search.best_params_["vaeimputer__n_components"] in (1, 2)
+    assert search.predict(X).shape == (80,)
+
+
+def test_vae_imputer_errors():
+    _, X_missing = _low_rank(n=40)
+    with pytest.raises(NotFittedError):
+        VAEImputer(**FAST).transform(X_missing)
+    with pytest.raises(InvalidParameterError, match="n_train_samples"):
+        VAEImputer(n_train_samples=0).fit(X_missing)
+    with pytest.raises(InvalidParameterError, match="missing_values"):
+        VAEImputer(missing_values="?").fit(X_missing)
+    imp = VAEImputer(**FAST).fit(X_missing)
+    with pytest.raises(ValueError, match="features"):
+        imp.transform(X_missing[:, :3])
