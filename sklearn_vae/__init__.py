@@ -1,7 +1,8 @@
 """sklearn_vae: variational autoencoders for tabular data, as scikit-learn estimators."""
 
+from ._outlier import VAEOutlierDetector
 from ._transformer import VAETransformer
 
 __version__ = "0.1.0"
 
-__all__ = ["VAETransformer", "__version__"]
+__all__ = ["VAEOutlierDetector", "VAETransformer", "__version__"]

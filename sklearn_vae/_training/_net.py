@@ -30,6 +30,7 @@ class VAENet(NeuralNet):
     def initialize(self):
         super().initialize()
         self.kl_weight_ = self.beta
+        self.trim_fraction_ = self.trim_fraction  # callbacks may switch it (TrimWarmup)
         return self
 
     def get_dataset(self, X, y=None):
@@ -40,7 +41,8 @@ class VAENet(NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         beta = self.kl_weight_ if training else self.beta
         loss = self.module_.negative_elbo(X["x"], X["mask"], y_pred, beta)
-        if training and self.trim_fraction > 0 and loss.shape[0] > 1:
-            keep = max(1, int(round(loss.shape[0] * (1.0 - self.trim_fraction))))
+        trim = getattr(self, "trim_fraction_", self.trim_fraction)
+        if training and trim > 0 and loss.shape[0] > 1:
+            keep = max(1, int(round(loss.shape[0] * (1.0 - trim))))
             loss = torch.topk(loss, keep, largest=False, sorted=False).values
         return loss.mean()
