@@ -18,8 +18,11 @@ class VAENet(NeuralNet):
     beta : float
         Weight of the KL term in the objective.
     trim_fraction : float, default=0.0
-        Fraction of the highest-loss rows of each training batch left out of
-        the gradient (robustness to contaminated training data).
+        Fraction of the highest-loss rows of each batch left out of the loss
+        (robustness to contaminated training data). Validation batches are
+        trimmed alike, so early stopping monitors the same robust objective.
+        Callbacks may switch it during training through ``trim_fraction_``
+        (see ``TrimWarmup``).
     """
 
     def __init__(self, *args, beta=1.0, trim_fraction=0.0, **kwargs):
@@ -42,7 +45,7 @@ class VAENet(NeuralNet):
         beta = self.kl_weight_ if training else self.beta
         loss = self.module_.negative_elbo(X["x"], X["mask"], y_pred, beta)
         trim = getattr(self, "trim_fraction_", self.trim_fraction)
-        if training and trim > 0 and loss.shape[0] > 1:
+        if trim > 0 and loss.shape[0] > 1:
             keep = max(1, int(round(loss.shape[0] * (1.0 - trim))))
             loss = torch.topk(loss, keep, largest=False, sorted=False).values
         return loss.mean()
