@@ -71,7 +71,7 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
           loses where the model's variances matter.
 
         See ``benchmarks/results/anomaly.md`` for measured comparisons.
-    n_components : int, default=4
+    n_components : int, default=2
         Size of the latent space.
     hidden_layer_sizes : tuple of int, default=(64, 64)
         Widths of the encoder's hidden layers; the decoder mirrors them.
@@ -190,7 +190,7 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         contamination="auto",
         *,
         anomaly_score="likelihood",
-        n_components=4,
+        n_components=2,
         hidden_layer_sizes=(64, 64),
         beta=1.0,
         kl_warmup=0,
