@@ -91,6 +91,10 @@ class _BaseVAE(BaseEstimator):
         """Importance samples of the training objective (1 = the ELBO)."""
         return 1
 
+    def _extra_callbacks(self):
+        """Extra ``(name, skorch Callback)`` pairs for training (subclass hook)."""
+        return []
+
     def _fit_net(self, X, *, schema_input=None):
         """Fit the schema and train the network on validated ``X``.
 
@@ -132,6 +136,7 @@ class _BaseVAE(BaseEstimator):
                 sink=print if self.verbose and self.verbose > 1 else _silent,
             )),
         ]
+        callbacks += self._extra_callbacks()
         if self.verbose:
             callbacks.append(("progress", EpochProgressBar(self.max_iter)))
 

@@ -1,6 +1,6 @@
 """Training engine: the only package that imports skorch."""
 
-from ._callbacks import DivergenceGuard, EpochProgressBar, KLWarmup
+from ._callbacks import DivergenceGuard, EpochProgressBar, KLWarmup, TrimWarmup
 from ._data import BatchIterator, TensorData
 from ._net import VAENet
 
@@ -10,5 +10,6 @@ __all__ = [
     "EpochProgressBar",
     "KLWarmup",
     "TensorData",
+    "TrimWarmup",
     "VAENet",
 ]

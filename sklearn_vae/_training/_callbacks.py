@@ -1,4 +1,4 @@
-"""skorch callbacks: KL warm-up, divergence guard, epoch progress bar."""
+"""skorch callbacks: KL warm-up, trimming warm-up, divergence guard, progress bar."""
 
 import math
 
@@ -59,3 +59,20 @@ class EpochProgressBar(Callback):
         bar = self.__dict__.pop("bar_", None)
         if bar is not None:
             bar.close()
+
+
+class TrimWarmup(Callback):
+    """Train on every row for ``epochs`` epochs, then trim ``fraction``.
+
+    Sets ``net.trim_fraction_`` (read by ``VAENet.get_loss``) at the start of
+    every epoch: 0 during the first ``epochs`` epochs, ``fraction`` after,
+    so the rows left out are those the partly trained model finds unusual.
+    """
+
+    def __init__(self, fraction=0.0, epochs=0):
+        self.fraction = fraction
+        self.epochs = epochs
+
+    def on_epoch_begin(self, net, **kwargs):
+        epoch = len(net.history)  # 1-based: skorch has opened this epoch's row
+        net.trim_fraction_ = self.fraction if epoch > self.epochs else 0.0

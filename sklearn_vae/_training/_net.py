@@ -18,8 +18,11 @@ class VAENet(NeuralNet):
     beta : float
         Weight of the KL term in the objective.
     trim_fraction : float, default=0.0
-        Fraction of the highest-loss rows of each training batch left out of
-        the gradient (robustness to contaminated training data).
+        Fraction of the highest-loss rows of each batch left out of the loss
+        (robustness to contaminated training data). Validation batches are
+        trimmed alike, so early stopping monitors the same robust objective.
+        Callbacks may switch it during training through ``trim_fraction_``
+        (see ``TrimWarmup``).
     n_train_samples : int, default=1
         Importance samples of the training objective: 1 trains on the
         negative ELBO, ``K > 1`` on the negative IWAE bound with ``K`` draws
@@ -35,6 +38,7 @@ class VAENet(NeuralNet):
     def initialize(self):
         super().initialize()
         self.kl_weight_ = self.beta
+        self.trim_fraction_ = self.trim_fraction  # callbacks may switch it (TrimWarmup)
         return self
 
     def get_dataset(self, X, y=None):
@@ -49,7 +53,8 @@ class VAENet(NeuralNet):
                 X["x"], X["mask"], self.n_train_samples, beta, out=y_pred)
         else:
             loss = self.module_.negative_elbo(X["x"], X["mask"], y_pred, beta)
-        if training and self.trim_fraction > 0 and loss.shape[0] > 1:
-            keep = max(1, int(round(loss.shape[0] * (1.0 - self.trim_fraction))))
+        trim = getattr(self, "trim_fraction_", self.trim_fraction)
+        if trim > 0 and loss.shape[0] > 1:
+            keep = max(1, int(round(loss.shape[0] * (1.0 - trim))))
             loss = torch.topk(loss, keep, largest=False, sorted=False).values
         return loss.mean()
