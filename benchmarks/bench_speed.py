@@ -119,16 +119,27 @@ def main(argv=None):
     parser.add_argument("--device", default="auto")
     parser.add_argument("--skip-skorch-default-above", type=int, default=20_000,
                         help="skip the slow DataLoader path for larger N")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads for every path (VAETransformer runs small "
+                             "networks on 1 thread; the raw loop is also timed with torch's "
+                             "default thread count for reference)")
     parser.add_argument("--tag", default="", help="suffix for the result files")
     args = parser.parse_args(argv)
     args.hidden = tuple(args.hidden)
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
                           else ("cpu" if args.device == "auto" else args.device))
 
+    default_threads = torch.get_num_threads()
+    torch.set_num_threads(args.threads)
     rows = []
     for n in args.sizes:
         X = make_data(n, args.features)
         raw = median_after_first(raw_loop(X, args, device))
+        raw_default = None
+        if device.type == "cpu" and default_threads != args.threads:
+            torch.set_num_threads(default_threads)
+            raw_default = median_after_first(raw_loop(X, args, device))
+            torch.set_num_threads(args.threads)
         vae_times, vae_total = vae_fit(X, args, device)
         vae = median_after_first(vae_times)
         sk = None
@@ -137,6 +148,7 @@ def main(argv=None):
         row = {
             "n_samples": n, "n_features": args.features, "batch_size": args.batch_size,
             "raw_s_per_epoch": raw, "vae_s_per_epoch": vae,
+            "raw_default_threads_s_per_epoch": raw_default,
             "skorch_default_s_per_epoch": sk, "vae_over_raw": vae / raw,
             "skorch_default_over_raw": None if sk is None else sk / raw,
             "vae_total_fit_s": vae_total,
@@ -148,7 +160,8 @@ def main(argv=None):
         "device": str(device),
         "device_name": (torch.cuda.get_device_name(device) if device.type == "cuda"
                         else platform.processor() or platform.machine()),
-        "torch": torch.__version__, "threads": torch.get_num_threads(),
+        "torch": torch.__version__, "threads": args.threads,
+        "torch_default_threads": default_threads,
         "epochs": args.epochs, "hidden": list(args.hidden),
         "n_components": args.n_components,
     }
@@ -161,8 +174,8 @@ def main(argv=None):
         f"D={args.features}, hidden={list(args.hidden)}, latent={args.n_components}.",
         "",
         "| N | batch | raw torch loop | VAETransformer.fit | skorch default DataLoader "
-        "| VAE / raw | skorch default / raw |",
-        "|---|---|---|---|---|---|---|",
+        "| VAE / raw | skorch default / raw | raw loop, torch default threads |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         sk = "-" if r["skorch_default_s_per_epoch"] is None else (
@@ -171,7 +184,10 @@ def main(argv=None):
             f"{r['skorch_default_over_raw']:.2f}x")
         lines.append(
             f"| {r['n_samples']} | {r['batch_size']} | {r['raw_s_per_epoch']:.3f} | "
-            f"{r['vae_s_per_epoch']:.3f} | {sk} | {r['vae_over_raw']:.2f}x | {skr} |"
+            f"{r['vae_s_per_epoch']:.3f} | {sk} | {r['vae_over_raw']:.2f}x | {skr} | "
+            + ("-" if r["raw_default_threads_s_per_epoch"] is None
+               else f"{r['raw_default_threads_s_per_epoch']:.3f} "
+                    f"({meta['torch_default_threads']} threads)") + " |"
         )
     (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
