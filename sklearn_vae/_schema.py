@@ -25,10 +25,12 @@ Column kinds
   the mid-rank empirical CDF), extended linearly beyond the observed range.
   Heavy tails (capital gain), spikes (91% zeros) and several modes become a
   roughly standard normal marginal that a Gaussian head can model, the map
-  is an exact bijection of the real line (so decoded and sampled values are
-  its exact inverse) and its derivative is piecewise constant, so the
-  log-Jacobian of each entry is exact and cheap: ``score_samples`` stays an
-  honest log-density in the original units.
+  is a bijection of the real line whose derivative is piecewise constant,
+  so the log-Jacobian of each entry is exact and cheap: ``score_samples``
+  stays an honest log-density in the original units. Decoding uses the
+  empirical quantile function, which equals the inverse map except that
+  values shared by many rows (a spike at 0, integers) are produced exactly
+  and decoded values stay in the training range.
 - binary (Bernoulli): bool columns and categorical columns with exactly two
   observed levels.
 - categorical (softmax): category / object / string columns (or those named
