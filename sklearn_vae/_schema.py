@@ -620,6 +620,20 @@ class TabularSchema:
         out = values.astype(dtype, copy=False), mask.astype(dtype, copy=False)
         return out + (jac,) if log_jacobian else out
 
+    @property
+    def log_jacobian_(self):
+        """Per-column constant log-Jacobian, only for a standardized numeric array.
+
+        Kept for code written before per-entry Jacobians; use
+        :meth:`log_jacobian` (or ``encode(..., log_jacobian=True)``) instead.
+        """
+        if not getattr(self, "_all_standard", False):
+            raise AttributeError(
+                "log_jacobian_ is only defined when every column is standardized; the "
+                "log-Jacobian of this schema varies by entry: use log_jacobian(X)."
+            )
+        return -np.log(self.scale_)
+
     def log_jacobian(self, X):
         """Per-entry ``log |d encoded / d x|``, shape ``(n, n_columns)``, layout order."""
         return self.encode(X, np.float64, log_jacobian=True)[2]
