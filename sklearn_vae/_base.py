@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 
-from ._schema import TabularSchema
+from ._schema import TabularSchema, check_tabular, is_dataframe
 from ._training import (
     BatchIterator,
     DivergenceGuard,
@@ -27,6 +27,25 @@ from .utils import check_device, cpu_threads, draw_seed, torch_generator
 # Rows scored at once during inference, times the number of importance
 # samples: bounds the memory of a (K, rows, width) activation.
 _INFERENCE_BUDGET = 1 << 18
+
+
+def _is_text_array(X):
+    """Whether ``X`` (not a DataFrame) holds strings or other objects."""
+    if hasattr(X, "format") and hasattr(X, "tocsr"):  # sparse
+        return False
+    try:
+        return np.asarray(X).dtype.kind in "OUS"
+    except (TypeError, ValueError):
+        return False
+
+
+def _output_dtype(X):
+    """float32 for float32 input (array or all-float32 table), else float64."""
+    if is_dataframe(X):
+        dtypes = set(X.dtypes.tolist())
+        return np.float32 if dtypes == {np.dtype(np.float32)} else np.float64
+    dtype = getattr(X, "dtype", None)
+    return np.float32 if dtype == np.float32 else np.float64
 
 
 def _silent(*args, **kwargs):
@@ -68,11 +87,19 @@ class _BaseVAE(BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
+        "handle_unknown": [StrOptions({"error", "ignore"})],
     }
 
     # -- training ------------------------------------------------------------
     def _make_schema(self):
-        return TabularSchema()
+        return TabularSchema(
+            categorical_features=getattr(self, "categorical_features", "from_dtype"),
+            handle_unknown=self._handle_unknown(),
+        )
+
+    def _handle_unknown(self):
+        return getattr(self, "handle_unknown", "error")
 
     def _resolve_batch_size(self, n_samples):
         """``"auto"``: about 16 steps per epoch, between 16 and 256 rows.
@@ -107,7 +134,8 @@ class _BaseVAE(BaseEstimator):
         if not continuing:
             self.schema_ = self._make_schema().fit(X if schema_input is None else schema_input)
             self._seed = draw_seed(self.random_state)
-        values, mask = self.schema_.encode(X if schema_input is None else schema_input)
+        values, mask = self.schema_.encode(X if schema_input is None else schema_input,
+                                           handle_unknown=self._handle_unknown())
         data = TensorData(torch.from_numpy(values), torch.from_numpy(mask)).to(device)
 
         n_samples = len(data)
@@ -236,7 +264,8 @@ class _BaseVAE(BaseEstimator):
 
     def _encode(self, X):
         """Posterior mean ``E[z|x]`` of each row, float64 array."""
-        values, mask = self.schema_.encode(X, dtype=np.float64)
+        values, mask = self.schema_.encode(X, dtype=np.float64,
+                                           handle_unknown=self._handle_unknown())
         module, device = self._inference_module()
         out = []
         with torch.no_grad():
@@ -259,14 +288,20 @@ class _BaseVAE(BaseEstimator):
                 [torch.softmax(c, dim=-1).cpu().numpy() for c in cat_logits],
             )
 
-    def _importance(self, X, reduce):
+    def _importance(self, X, reduce, *, with_jacobian=False):
         """Run the IWAE pass over ``X`` in chunks.
 
         ``reduce(log_w, col_log_prob, params, values, mask)`` gets torch
         tensors for one chunk and returns a numpy array (or tuple of
         arrays); results are concatenated over chunks along axis 0.
+        ``log_w`` and ``col_log_prob`` are in the ENCODED units. With
+        ``with_jacobian=True`` reduce gets a sixth argument: the per-entry
+        log-Jacobian ``(n, n_columns)`` (layout order, 0 where missing) that
+        converts them to the user's units.
         """
-        values, mask = self.schema_.encode(X, dtype=np.float64)
+        encoded = self.schema_.encode(X, dtype=np.float64, log_jacobian=with_jacobian,
+                                      handle_unknown=self._handle_unknown())
+        values, mask = encoded[:2]
         module, device = self._inference_module()
         eps = self._shared_noise(device)
         width = max(module.layout.n_values, *(m.out_features for m in module.modules()
@@ -277,21 +312,24 @@ class _BaseVAE(BaseEstimator):
                 v = torch.from_numpy(values[sl]).to(device)
                 m = torch.from_numpy(mask[sl]).to(device)
                 log_w, col, params = module.importance_weights(v, m, eps)
-                results.append(reduce(log_w, col, params, v, m))
+                if with_jacobian:
+                    jac = torch.from_numpy(encoded[2][sl]).to(device)
+                    results.append(reduce(log_w, col, params, v, m, jac))
+                else:
+                    results.append(reduce(log_w, col, params, v, m))
         if isinstance(results[0], tuple):
             return tuple(np.concatenate(parts) for parts in zip(*results))
         return np.concatenate(results)
 
     def _log_likelihood(self, X):
         """IWAE estimate of log p(x_obs) per row, in the user's units."""
-        jac = torch.as_tensor(self.schema_.log_jacobian_, dtype=torch.float64)
         log_k = math.log(self.n_importance_samples)
 
-        def reduce(log_w, col, params, v, m):
+        def reduce(log_w, col, params, v, m, jac):
             ll = torch.logsumexp(log_w, dim=0) - log_k
-            return (ll + (m * jac.to(m.device)).sum(dim=-1)).cpu().numpy()
+            return (ll + jac.sum(dim=-1)).cpu().numpy()
 
-        return self._importance(X, reduce)
+        return self._importance(X, reduce, with_jacobian=True)
 
     def _log_likelihood_per_column(self, X):
         """Split the IWAE estimate into one additive term per user column.
@@ -304,22 +342,24 @@ class _BaseVAE(BaseEstimator):
                         + H(w) - log K                             (latent term)
 
         Column ``j`` gets its posterior-weighted log-likelihood (plus its
-        log-Jacobian); the latent term, which belongs to no column, is shared
-        equally among the row's observed columns. Rows sum to the total.
+        log-Jacobian: the entry's own, which varies along the column for a
+        quantile-normalized column); the latent term, which belongs to no
+        column, is shared equally among the row's observed columns. Rows sum
+        to the total.
         """
-        jac = torch.as_tensor(self.schema_.log_jacobian_, dtype=torch.float64)
         log_k = math.log(self.n_importance_samples)
 
-        def reduce(log_w, col, params, v, m):
+        def reduce(log_w, col, params, v, m, jac):
             total = torch.logsumexp(log_w, dim=0) - log_k
             w = torch.softmax(log_w, dim=0)  # (K, n)
             per_col = (w[..., None] * col).sum(dim=0)  # (n, n_columns)
             latent = total - per_col.sum(dim=-1)
             n_obs = m.sum(dim=-1).clamp(min=1.0)
-            per_col = per_col + m * (latent / n_obs)[:, None] + m * jac.to(m.device)
+            per_col = per_col + m * (latent / n_obs)[:, None] + jac
             return per_col.cpu().numpy()
 
-        return self.schema_.to_user_columns(self._importance(X, reduce))
+        return self.schema_.to_user_columns(
+            self._importance(X, reduce, with_jacobian=True))
 
     def _sample(self, n_samples, random_state):
         seed = draw_seed(random_state)
@@ -336,10 +376,55 @@ class _BaseVAE(BaseEstimator):
         """Validate ``X`` for fit (``reset=True``) or inference (``reset=False``).
 
         Every public method goes through here, so the accepted input types are
-        defined in one place. NaN marks a missing entry; inf is an error.
+        defined in one place. NaN (and None / ``pd.NA`` in a DataFrame) marks
+        a missing entry; inf is an error.
+
+        Returns a float32/float64 ndarray for numeric arrays (the model's
+        schema then standardizes every column), or the input itself, checked,
+        for tables: a pandas DataFrame (any supported column dtypes), or an
+        object / string array (when numeric conversion fails). Once fitted,
+        the kind of the training input decides (a model fit on a table takes
+        tables or arrays of the same columns).
         """
-        return validate_data(self, X, dtype=[np.float64, np.float32],
-                             ensure_all_finite="allow-nan", reset=reset)
+        if reset:
+            tabular = is_dataframe(X)
+        else:
+            schema = getattr(self, "schema_", None)
+            tabular = schema is not None and schema.tabular_
+        if not tabular:
+            try:
+                return validate_data(self, X, dtype=[np.float64, np.float32],
+                                     ensure_all_finite="allow-nan", reset=reset)
+            except ValueError:
+                # Strings in an array (no DataFrame): take it as a table.
+                if not (reset and _is_text_array(X)):
+                    raise
+        return self._validate_table(X, reset=reset)
+
+    def _validate_table(self, X, *, reset):
+        validate_data(self, X, skip_check_array=True, reset=reset)  # names, n_features
+        if not is_dataframe(X):
+            X = np.asarray(X)
+            if X.dtype.kind not in "iufb":
+                X = X.astype(object)
+            if X.ndim != 2:
+                raise ValueError(
+                    f"Expected 2D array, got {X.ndim}D array instead. Reshape your data "
+                    "either using array.reshape(-1, 1) if your data has a single feature "
+                    "or array.reshape(1, -1) if it contains a single sample."
+                )
+        if X.shape[0] < 1:
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 "
+                "is required."
+            )
+        if X.shape[1] < 1:
+            raise ValueError(
+                f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 "
+                "is required."
+            )
+        check_tabular(X)
+        return X
 
     def _validate_for_inference(self, X):
         check_is_fitted(self)
@@ -353,14 +438,17 @@ class _BaseVAE(BaseEstimator):
         An importance-weighted (IWAE) estimate of ``log p(x)`` with
         ``n_importance_samples`` draws shared by all rows, so the result is
         deterministic and does not depend on which other rows are passed.
-        The standardization's log-Jacobian is included, so values compare
-        with :meth:`sklearn.decomposition.PCA.score_samples`. Missing entries
-        (NaN) are marginalized out: the score of a row with NaNs is the
-        log-likelihood of its observed part.
+        Continuous columns contribute a log-density in their original units
+        (the log-Jacobian of the internal scaling or quantile-to-normal map
+        of each entry is included), so values compare with
+        :meth:`sklearn.decomposition.PCA.score_samples`; binary and
+        categorical columns contribute log-probabilities. Missing entries
+        (NaN, None) are marginalized out: the score of a row with missing
+        entries is the log-likelihood of its observed part.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
 
         Returns
         -------
@@ -378,15 +466,17 @@ class _BaseVAE(BaseEstimator):
         term, which belongs to no single column, is shared equally among the
         row's observed columns. Missing entries get 0. Each row sums to
         ``score_samples`` of that row, so the most negative entries show
-        which columns make the row unlikely.
+        which columns make the row unlikely. Categorical columns contribute
+        log-probabilities, continuous ones log-densities in their own units.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
 
         Returns
         -------
         contributions : ndarray of shape (n_samples, n_features)
+            Columns in the order of the input's columns.
         """
         X = self._validate_for_inference(X)
         return self._log_likelihood_per_column(X)
@@ -414,8 +504,11 @@ class _BaseVAE(BaseEstimator):
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features)
-            In the units of the training data.
+        X : ndarray or DataFrame of shape (n_samples, n_features)
+            In the units and types of the training data: a DataFrame with the
+            training columns' names, order and dtypes when fit on a DataFrame
+            (integer columns rounded, categories only among those seen in
+            training), a float64 ndarray otherwise.
         """
         check_is_fitted(self)
         if not isinstance(n_samples, Integral) or n_samples < 1:

@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.base import TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import _BaseVAE
+from ._base import _BaseVAE, _output_dtype
 from .utils._compat import _check_feature_names_in
 
 
@@ -15,10 +15,17 @@ class VAETransformer(TransformerMixin, _BaseVAE):
     ``transform`` maps rows to the posterior mean of their latent code,
     ``inverse_transform`` decodes latent codes back to the input space,
     ``score_samples`` gives each row's log-likelihood and ``sample`` draws new
-    rows. Columns are standardized internally; each gets a Gaussian likelihood
-    with its own learned variance (floored, so a constant column cannot make
-    the likelihood infinite). Rows may contain NaN: the model trains and
-    scores on the observed entries.
+    rows. Takes numeric arrays or pandas DataFrames of mixed types: each
+    column gets its own likelihood, Gaussian for continuous columns (with a
+    learned variance, floored so a constant column cannot make the likelihood
+    infinite), Bernoulli for binary columns (bool, or two levels) and softmax
+    for categorical columns (category, object or string dtype, or those named
+    in ``categorical_features``). Continuous columns of a numeric array are
+    standardized; those of a DataFrame go through a quantile-to-normal map,
+    robust to heavy tails and spikes. A model fit on a DataFrame decodes
+    (``inverse_transform``, ``sample``) to a DataFrame with the same columns,
+    dtypes and categories. Missing entries (NaN, None, ``pd.NA``) are allowed:
+    the model trains and scores on the observed entries.
 
     Trained with Adam through skorch, on a GPU when ``device="auto"`` finds one.
 
@@ -69,6 +76,19 @@ class VAETransformer(TransformerMixin, _BaseVAE):
     warm_start : bool, default=False
         Continue training the fitted network on the next ``fit`` instead
         of starting afresh (the input scaling of the first fit is kept).
+    categorical_features : "from_dtype", None, or array-like of str, int or \
+            bool of shape (n_categorical,) or (n_features,), default="from_dtype"
+        Which columns are categorical, as in
+        :class:`~sklearn.ensemble.HistGradientBoostingClassifier`:
+        "from_dtype" takes DataFrame columns of category, object or string
+        dtype; an array-like gives column names, indices or a boolean mask;
+        None makes every column numeric. Bool columns are binary either way
+        (unless None). Categorical columns with exactly two levels get a
+        Bernoulli likelihood.
+    handle_unknown : {"error", "ignore"}, default="error"
+        A category not seen during :term:`fit` met by ``transform`` or
+        ``score_samples``: "error" raises, "ignore" treats the entry as
+        missing (marginalized out), as :class:`~sklearn.preprocessing.OneHotEncoder`.
 
     Attributes
     ----------
@@ -77,7 +97,8 @@ class VAETransformer(TransformerMixin, _BaseVAE):
     module_ : VAEModule
         The trained torch module.
     schema_ : TabularSchema
-        The fitted column encoding (means and scales).
+        The fitted column encoding: ``schema_.feature_kinds_`` gives the kind
+        ("continuous", "binary" or "categorical") of each input column.
     n_iter_ : int
         Number of epochs run.
     loss_curve_ : list of float
@@ -112,6 +133,18 @@ class VAETransformer(TransformerMixin, _BaseVAE):
     (3, 4)
     >>> vae.sample(5, random_state=0).shape
     (5, 4)
+
+    Mixed-type tables come back with their own types:
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"age": [23, 35, 51, 44] * 10,
+    ...                    "city": ["Paris", "Oslo", "Oslo", "Rome"] * 10,
+    ...                    "member": [True, False, True, True] * 10})
+    >>> vae = VAETransformer(max_iter=5, random_state=0).fit(df)
+    >>> vae.schema_.feature_kinds_.tolist()
+    ['continuous', 'categorical', 'binary']
+    >>> vae.sample(3, random_state=0).dtypes.astype(str).tolist()
+    ['int64', 'str', 'bool']
     """
 
     def __init__(
@@ -134,6 +167,8 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         random_state=None,
         verbose=0,
         warm_start=False,
+        categorical_features="from_dtype",
+        handle_unknown="error",
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -152,6 +187,8 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.categorical_features = categorical_features
+        self.handle_unknown = handle_unknown
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -159,8 +196,8 @@ class VAETransformer(TransformerMixin, _BaseVAE):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data; NaN marks a missing entry.
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Training data; NaN (None, ``pd.NA``) marks a missing entry.
         y : None
             Ignored.
 
@@ -177,15 +214,15 @@ class VAETransformer(TransformerMixin, _BaseVAE):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
 
         Returns
         -------
         Z : ndarray of shape (n_samples, n_components)
-            Same dtype as ``X`` (float32 or float64).
+            float32 for float32 input, float64 otherwise.
         """
         X = self._validate_for_inference(X)
-        return self._encode(X).astype(X.dtype, copy=False)
+        return self._encode(X).astype(_output_dtype(X), copy=False)
 
     def inverse_transform(self, X):
         """Decode latent codes to the decoder's mean, in the input's units.
@@ -197,7 +234,10 @@ class VAETransformer(TransformerMixin, _BaseVAE):
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
+        X_original : ndarray or DataFrame of shape (n_samples, n_features_in_)
+            A DataFrame with the training columns' names, dtypes and
+            categories when fit on a DataFrame (the most probable category,
+            the decoded value rounded for integer columns).
         """
         check_is_fitted(self)
         Z = np.asarray(X)
@@ -207,7 +247,10 @@ class VAETransformer(TransformerMixin, _BaseVAE):
                 f"{self.n_components}) (the latent codes), got shape {Z.shape}."
             )
         dtype = Z.dtype if Z.dtype in (np.float32, np.float64) else np.float64
-        return self._decode_mean(Z.astype(np.float64)).astype(dtype, copy=False)
+        decoded = self._decode_mean(Z.astype(np.float64))
+        if self.schema_.tabular_:
+            return decoded
+        return decoded.astype(dtype, copy=False)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the latent features: ``vae0``, ``vae1``, ...

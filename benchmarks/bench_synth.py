@@ -1,0 +1,294 @@
+"""Synthetic tabular data on UCI Adult: sklearn_vae.VAETransformer vs ctgan's TVAE.
+
+Both models get the same training rows (80% of Adult, stratified split with
+seed 0), the same number of epochs and the same batch size; each then
+samples as many rows as it was trained on. sklearn_vae: n_components=32,
+hidden (128, 128), beta=0.5 (TVAE weighs its reconstruction term by 2, the
+same trade-off), lr 2e-3, no early stopping. TVAE: ctgan's defaults
+(latent 128, hidden (128, 128), lr 1e-3) except epochs and batch size.
+
+Metrics (synthetic rows vs the real held-out test rows):
+
+- machine-learning efficacy: a HistGradientBoostingClassifier (native
+  categorical support, fixed hyperparameters) trained on synthetic rows to
+  predict ``income``, scored on real test rows (accuracy, F1 of " >50K");
+  the same classifier trained on the real training rows is the reference;
+- marginal fidelity: mean Kolmogorov-Smirnov statistic over the continuous
+  columns, mean total variation distance over the categorical columns
+  (lower is better); the real training rows give the sampling-noise floor;
+- pairwise dependence: mean absolute difference between the association
+  matrices of synthetic and real rows over all column pairs, where the
+  association is |Spearman correlation| for two continuous columns, the
+  correlation ratio (eta) for a continuous and a categorical column, and
+  bias-uncorrected Cramer's V for two categorical columns (all in [0, 1]);
+- fit time and sample time (wall clock, CPU).
+
+Usage::
+
+    python benchmarks/bench_synth.py --seeds 0 1    # the published run (~8 min)
+    python benchmarks/bench_synth.py                # 30 epochs, seeds 0 1 2
+    python benchmarks/bench_synth.py --quick        # 3 epochs, 1 seed, 5000 rows
+    python benchmarks/bench_synth.py --epochs 30 --seeds 0 --n-train 10000
+
+Needs pandas and ctgan (``pip install ctgan``; the ``bench`` extra).
+"""
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy.stats import ks_2samp, spearmanr
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.model_selection import train_test_split
+
+from sklearn_vae import VAETransformer
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+TARGET, POSITIVE = "income", " >50K"
+
+
+def data_dir():
+    default = ROOT.parent / "shared" / "data"
+    return Path(os.environ.get("SKLEARN_VAE_DATA", default))
+
+
+def load_adult():
+    folder = data_dir() / "mixed"
+    df = pd.read_csv(folder / "adult.csv")
+    meta = json.loads((folder / "adult.json").read_text())
+    continuous = [c["name"] for c in meta["columns"] if c["type"] == "continuous"]
+    discrete = [c["name"] for c in meta["columns"] if c["type"] != "continuous"]
+    return df, continuous, discrete
+
+
+# -- metrics ----------------------------------------------------------------------
+
+def _as_model_frame(df, discrete, categories):
+    X = df.drop(columns=TARGET).copy()
+    for c in discrete:
+        if c != TARGET:
+            X[c] = pd.Categorical(X[c].astype(object), categories=categories[c])
+    return X
+
+
+def ml_efficacy(train, test, discrete, seed):
+    categories = {c: sorted(test[c].astype(object).unique().tolist()
+                            + train[c].astype(object).unique().tolist())
+                  for c in discrete}
+    categories = {c: list(dict.fromkeys(v)) for c, v in categories.items()}
+    y_train = (train[TARGET].astype(str) == POSITIVE).to_numpy()
+    y_test = (test[TARGET].astype(str) == POSITIVE).to_numpy()
+    if y_train.all() or not y_train.any():  # a synthesizer that lost a class
+        pred = np.full(len(y_test), y_train[0])
+    else:
+        clf = HistGradientBoostingClassifier(categorical_features="from_dtype",
+                                             random_state=seed)
+        clf.fit(_as_model_frame(train, discrete, categories), y_train)
+        pred = clf.predict(_as_model_frame(test, discrete, categories))
+    return accuracy_score(y_test, pred), f1_score(y_test, pred)
+
+
+def marginal_fidelity(synth, real, continuous, discrete):
+    ks = [ks_2samp(synth[c].astype(float), real[c].astype(float)).statistic
+          for c in continuous]
+    tvd = []
+    for c in discrete:
+        p = synth[c].astype(object).value_counts(normalize=True)
+        q = real[c].astype(object).value_counts(normalize=True)
+        tvd.append(0.5 * p.subtract(q, fill_value=0.0).abs().sum())
+    return float(np.mean(ks)), float(np.mean(tvd))
+
+
+def _cramers_v(a, b):
+    table = pd.crosstab(a, b).to_numpy().astype(float)
+    if min(table.shape) < 2:
+        return 0.0
+    n = table.sum()
+    expected = table.sum(1, keepdims=True) * table.sum(0, keepdims=True) / n
+    chi2 = ((table - expected) ** 2 / expected).sum()
+    return float(np.sqrt(chi2 / (n * (min(table.shape) - 1))))
+
+
+def _correlation_ratio(cat, x):
+    x = np.asarray(x, dtype=float)
+    total = ((x - x.mean()) ** 2).sum()
+    if total == 0:
+        return 0.0
+    groups = pd.Series(x).groupby(np.asarray(cat)).agg(["mean", "count"])
+    between = (groups["count"] * (groups["mean"] - x.mean()) ** 2).sum()
+    return float(np.sqrt(between / total))
+
+
+def association_matrix(df, continuous, discrete):
+    cols = continuous + discrete
+    m = np.eye(len(cols))
+    for i, a in enumerate(cols):
+        for j in range(i + 1, len(cols)):
+            b = cols[j]
+            if a in continuous and b in continuous:
+                r = spearmanr(df[a], df[b]).statistic
+                v = 0.0 if np.isnan(r) else abs(r)
+            elif a in discrete and b in discrete:
+                v = _cramers_v(df[a].astype(object), df[b].astype(object))
+            else:
+                cat, num = (a, b) if a in discrete else (b, a)
+                v = _correlation_ratio(df[cat].astype(object), df[num])
+            m[i, j] = m[j, i] = v
+    return m
+
+
+def pairwise_gap(synth, real, continuous, discrete):
+    a = association_matrix(synth, continuous, discrete)
+    b = association_matrix(real, continuous, discrete)
+    iu = np.triu_indices_from(a, k=1)
+    return float(np.abs(a - b)[iu].mean())
+
+
+# -- synthesizers ---------------------------------------------------------------
+
+def fit_sample_vae(train, discrete, epochs, seed, batch_size):
+    vae = VAETransformer(
+        n_components=32, hidden_layer_sizes=(128, 128), max_iter=epochs,
+        batch_size=batch_size, learning_rate_init=2e-3, alpha=0.0, beta=0.5,
+        early_stopping=False, device="cpu", random_state=seed,
+    )
+    t0 = time.perf_counter()
+    vae.fit(train)
+    fit_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    synth = vae.sample(len(train), random_state=seed)
+    return synth, fit_s, time.perf_counter() - t0
+
+
+def fit_sample_tvae(train, discrete, epochs, seed, batch_size):
+    from ctgan import TVAE
+
+    tvae = TVAE(epochs=epochs, batch_size=batch_size, enable_gpu=False)
+    tvae.set_random_state(seed)  # ctgan's own seeding of its numpy and torch RNGs
+    t0 = time.perf_counter()
+    tvae.fit(train, discrete_columns=discrete)
+    fit_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    synth = tvae.sample(len(train))
+    return synth, fit_s, time.perf_counter() - t0
+
+
+MODELS = {"sklearn_vae": fit_sample_vae, "TVAE": fit_sample_tvae}
+
+
+def evaluate(name, synth, real_train, test, continuous, discrete, seed, fit_s, sample_s):
+    acc, f1 = ml_efficacy(synth, test, discrete, seed)
+    ks, tvd = marginal_fidelity(synth, test, continuous, discrete)
+    pair = pairwise_gap(synth, test, continuous, discrete)
+    row = dict(model=name, seed=seed, accuracy=acc, f1=f1, ks=ks, tvd=tvd,
+               pairwise=pair, fit_s=fit_s, sample_s=sample_s)
+    print(f"  {name:12s} acc={acc:.3f} f1={f1:.3f} ks={ks:.3f} tvd={tvd:.3f} "
+          f"pair={pair:.3f} fit={fit_s:.1f}s sample={sample_s:.2f}s", flush=True)
+    return row
+
+
+def summarize(rows):
+    keys = ["accuracy", "f1", "ks", "tvd", "pairwise", "fit_s", "sample_s"]
+    out = {}
+    for name in dict.fromkeys(r["model"] for r in rows):
+        sub = [r for r in rows if r["model"] == name]
+        out[name] = {k: (float(np.mean([r[k] for r in sub])),
+                         float(np.std([r[k] for r in sub]))) for k in keys}
+    return out
+
+
+def to_markdown(summary, args, n_train, n_test):
+    fmt = {"accuracy": 3, "f1": 3, "ks": 3, "tvd": 3, "pairwise": 3, "fit_s": 1,
+           "sample_s": 2}
+    lines = [
+        f"Adult: {n_train} training rows, {n_test} real test rows, {args.epochs} epochs, "
+        f"batch {args.batch_size}, seeds {args.seeds}; mean ± std over seeds. "
+        "Accuracy / F1: HistGradientBoostingClassifier trained on the rows of each "
+        "line, tested on real held-out rows (higher is better). KS (continuous) and "
+        "TVD (categorical): marginal distance to the real test rows; pairwise: mean "
+        "|difference| of association matrices (|Spearman|, correlation ratio, "
+        "Cramer's V); lower is better.",
+        "",
+        "| data | accuracy | F1 | KS | TVD | pairwise | fit (s) | sample (s) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, stats in summary.items():
+        cells = []
+        for k, d in fmt.items():
+            mean, std = stats[k]
+            if name == "real (train rows)" and k in ("fit_s", "sample_s"):
+                cells.append("—")
+            else:
+                cells.append(f"{mean:.{d}f} ± {std:.{d}f}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--n-train", type=int, default=None,
+                        help="subsample this many training rows (default: all)")
+    parser.add_argument("--batch-size", type=int, default=250, help="for both models")
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--quick", action="store_true",
+                        help="3 epochs, seed 0, 5000 training rows (smoke test)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads for both")
+    parser.add_argument("--out", default="synth")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.epochs, args.seeds, args.n_train = 3, [0], 5000
+        if args.out == "synth":
+            args.out = "synth_quick"
+    torch.set_num_threads(args.threads)
+    # Adam imports torch._dynamo on first use (seconds): keep it out of the timings.
+    importlib.import_module("torch._dynamo")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning)
+
+    df, continuous, discrete = load_adult()
+    train_full, test = train_test_split(df, test_size=0.2, random_state=0,
+                                        stratify=df[TARGET])
+    train_full, test = train_full.reset_index(drop=True), test.reset_index(drop=True)
+    if args.n_train and args.n_train < len(train_full):
+        train_full = train_full.sample(args.n_train, random_state=0).reset_index(drop=True)
+    print(f"Adult: {len(train_full)} train rows, {len(test)} test rows, "
+          f"{args.epochs} epochs, seeds {args.seeds}", flush=True)
+
+    rows = []
+    for seed in args.seeds:
+        print(f"seed {seed}", flush=True)
+        rows.append(evaluate("real (train rows)", train_full, train_full, test,
+                             continuous, discrete, seed, 0.0, 0.0))
+        for name in args.models:
+            synth, fit_s, sample_s = MODELS[name](train_full, discrete, args.epochs,
+                                                  seed, args.batch_size)
+            rows.append(evaluate(name, synth, train_full, test, continuous, discrete,
+                                 seed, fit_s, sample_s))
+    summary = summarize(rows)
+    table = to_markdown(summary, args, len(train_full), len(test))
+    print()
+    print(table)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    meta = dict(epochs=args.epochs, seeds=args.seeds, n_train=len(train_full),
+                n_test=len(test), batch_size=args.batch_size,
+                torch_threads=torch.get_num_threads(), machine=platform.machine(),
+                python=platform.python_version())
+    (RESULTS / f"{args.out}.json").write_text(json.dumps(
+        dict(meta=meta, summary=summary, runs=rows), indent=2))
+    (RESULTS / f"{args.out}.md").write_text(table)
+
+
+if __name__ == "__main__":
+    main()
