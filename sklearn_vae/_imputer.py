@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval, MissingValues
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import _BaseVAE
+from ._schema import _pandas
 from .utils import torch_generator
 from .utils._compat import _check_feature_names_in
 
@@ -115,6 +116,19 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         1 shows a progress bar over epochs; 2 also prints skorch's table.
     warm_start : bool, default=False
         Continue training the fitted network on the next ``fit``.
+    categorical_features : "from_dtype", None, or array-like of str, int or \
+            bool of shape (n_categorical,) or (n_features,), default="from_dtype"
+        Which columns are categorical, as in
+        :class:`~sklearn.ensemble.HistGradientBoostingClassifier`:
+        "from_dtype" takes DataFrame columns of category, object or string
+        dtype; an array-like gives column names, indices or a boolean mask;
+        None makes every column numeric. Bool columns are binary either way
+        (unless None). Categorical columns with exactly two levels get a
+        Bernoulli likelihood.
+    handle_unknown : {"error", "ignore"}, default="error"
+        A category not seen during :term:`fit` met by ``transform`` or
+        ``score_samples``: "error" raises, "ignore" treats the entry as
+        missing (marginalized out), as :class:`~sklearn.preprocessing.OneHotEncoder`.
 
     Attributes
     ----------
@@ -201,6 +215,8 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         random_state=None,
         verbose=0,
         warm_start=False,
+        categorical_features="from_dtype",
+        handle_unknown="error",
     ):
         self.missing_values = missing_values
         self.sample_posterior = sample_posterior
@@ -224,6 +240,8 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.categorical_features = categorical_features
+        self.handle_unknown = handle_unknown
 
     # -- validation ------------------------------------------------------------
     def _train_samples(self):
@@ -262,11 +280,12 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         reset = not (self.warm_start and hasattr(self, "net_"))
         X = self._validate_input(X, reset=reset)
         self._fit_net(X)
+        missing = self._missing_mask(X)
         if reset:
-            self._empty_features = np.isnan(X).all(axis=0)
+            self._empty_features = missing.all(axis=0)
         if self.add_indicator:
             self.indicator_ = MissingIndicator(missing_values=np.nan, error_on_new=False)
-            self.indicator_.fit(X)
+            self.indicator_.fit(np.where(missing, np.nan, 0.0))
         else:
             self.indicator_ = None
         return self
@@ -290,7 +309,49 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         X = self._validate_for_inference(X)
         return self._impute(X)
 
+    def _missing_mask(self, X):
+        """Boolean (n_samples, n_features): which entries are missing."""
+        if not self.schema_.tabular_:
+            return np.isnan(X)
+        _, mask = self.schema_.encode(X, dtype=np.float64)
+        return self.schema_.to_user_columns(mask) == 0
+
+    def _impute_table(self, X):
+        """Typed path for DataFrames / object arrays: each column keeps its dtype.
+
+        Continuous columns get the decoded conditional mean, binary and
+        categorical columns the category with the highest weighted
+        probability (or a drawn one with ``sample_posterior=True``).
+        """
+        pd = _pandas() if self.schema_.is_frame_ else None
+        missing = self._missing_mask(X)
+        out = X.copy()
+        rows = np.flatnonzero(missing.any(axis=1))
+        if rows.size:
+            X_rows = X.iloc[rows] if pd is not None else X[rows]
+            filled = (self._posterior_draw(X_rows) if self.sample_posterior
+                      else self._conditional_mean(X_rows))
+            for j in np.flatnonzero(missing[rows].any(axis=0)):
+                sel = missing[rows, j]
+                if pd is not None:
+                    out.iloc[rows[sel], j] = filled.iloc[np.flatnonzero(sel), j].to_numpy()
+                else:
+                    out[rows[sel], j] = filled[sel, j]
+        empty = self._empty_features
+        if not self.keep_empty_features and empty.any():
+            out = (out.loc[:, ~empty] if pd is not None else out[:, ~empty])
+        if self.add_indicator:
+            ind = self.indicator_.transform(np.where(missing, np.nan, 0.0))
+            if pd is not None:
+                names = self.indicator_.get_feature_names_out(np.asarray(X.columns, dtype=object))
+                out = pd.concat([out, pd.DataFrame(ind, columns=names, index=out.index)], axis=1)
+            else:
+                out = np.hstack([out, ind.astype(object)])
+        return out
+
     def _impute(self, X):
+        if self.schema_.tabular_:
+            return self._impute_table(X)
         missing = np.isnan(X)
         Xt = X.copy()
         rows = np.flatnonzero(missing.any(axis=1))
@@ -325,7 +386,7 @@ class VAEImputer(TransformerMixin, _BaseVAE):
             return tuple(t.cpu().numpy() for t in out)
 
         cont, prob, *cat_probs = self._importance(X, reduce)
-        return np.asarray(self.schema_.decode(cont, prob, cat_probs))
+        return self._as_output(self.schema_.decode(cont, prob, cat_probs))
 
     def _posterior_draw(self, X):
         """One completion per row by sampling-importance-resampling, user units."""
@@ -342,7 +403,10 @@ class VAEImputer(TransformerMixin, _BaseVAE):
             chosen = params[k, torch.arange(params.shape[1], device=params.device)]
             return module.sample_observation(chosen, generator=gen).cpu().numpy()
 
-        return np.asarray(self.schema_.decode_sample(self._importance(X, reduce)))
+        return self._as_output(self.schema_.decode_sample(self._importance(X, reduce)))
+
+    def _as_output(self, decoded):
+        return decoded if self.schema_.tabular_ else np.asarray(decoded)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns.

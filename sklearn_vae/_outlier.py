@@ -126,6 +126,19 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
     warm_start : bool, default=False
         Continue training the fitted network on the next ``fit`` instead
         of starting afresh (the input scaling of the first fit is kept).
+    categorical_features : "from_dtype", None, or array-like of str, int or \
+            bool of shape (n_categorical,) or (n_features,), default="from_dtype"
+        Which columns are categorical, as in
+        :class:`~sklearn.ensemble.HistGradientBoostingClassifier`:
+        "from_dtype" takes DataFrame columns of category, object or string
+        dtype; an array-like gives column names, indices or a boolean mask;
+        None makes every column numeric. Bool columns are binary either way
+        (unless None). Categorical columns with exactly two levels get a
+        Bernoulli likelihood.
+    handle_unknown : {"error", "ignore"}, default="error"
+        A category not seen during :term:`fit` met by ``transform`` or
+        ``score_samples``: "error" raises, "ignore" treats the entry as
+        missing (marginalized out), as :class:`~sklearn.preprocessing.OneHotEncoder`.
 
     Attributes
     ----------
@@ -213,6 +226,8 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         random_state=None,
         verbose=0,
         warm_start=False,
+        categorical_features="from_dtype",
+        handle_unknown="error",
     ):
         self.contamination = contamination
         self.anomaly_score = anomaly_score
@@ -235,6 +250,8 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.categorical_features = categorical_features
+        self.handle_unknown = handle_unknown
 
     # -- training ----------------------------------------------------------
     def _trim_fraction(self):

@@ -387,8 +387,9 @@ class TabularSchema:
         What to do with a category not seen in training (at encode): raise,
         or treat the entry as missing.
     continuous : {"auto", "standard", "quantile"}
-        Transform of continuous columns; "auto" standardizes numeric arrays
-        and quantile-normalizes DataFrame columns.
+        Transform of continuous columns. "auto" quantile-normalizes them in
+        mixed tables (with a binary or categorical column) and standardizes
+        all-numeric input (arrays and DataFrames alike).
     """
 
     def __init__(self, categorical_features="from_dtype", handle_unknown="error",
@@ -469,9 +470,6 @@ class TabularSchema:
         cols = list(_iter_columns(X))
         names = self.columns_
         cat = self._categorical_mask(names, self.n_features_, families)
-        method = self.continuous
-        if method == "auto":
-            method = "quantile" if tabular else "standard"
 
         specs = []
         for j, ((name, col), fam) in enumerate(zip(cols, families)):
@@ -515,10 +513,22 @@ class TabularSchema:
                     spec.kind = BINARY
             else:
                 spec = _Column(j, name, CONTINUOUS, self.dtypes_[j], fam)
-                x = _as_float(col, label)
-                spec.transform = (_QuantileNormal() if method == "quantile"
-                                  else _Standard()).fit(x)
+                spec.values = _as_float(col, label)
             specs.append(spec)
+
+        # "auto": mixed tables (a binary or categorical column beside the numeric
+        # ones) get the quantile-to-normal map, built for their skewed amounts;
+        # all-numeric input is standardized, so a DataFrame and its .to_numpy()
+        # give the same model.
+        method = self.continuous
+        if method == "auto":
+            mixed = any(s.kind != CONTINUOUS for s in specs)
+            method = "quantile" if mixed else "standard"
+        for spec in specs:
+            if spec.kind == CONTINUOUS:
+                values = spec.__dict__.pop("values")
+                spec.transform = (_QuantileNormal() if method == "quantile"
+                                  else _Standard()).fit(values)
 
         order = [s for kind in (CONTINUOUS, BINARY, CATEGORICAL) for s in specs if s.kind == kind]
         self.specs_ = specs

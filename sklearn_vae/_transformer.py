@@ -20,9 +20,10 @@ class VAETransformer(TransformerMixin, _BaseVAE):
     learned variance, floored so a constant column cannot make the likelihood
     infinite), Bernoulli for binary columns (bool, or two levels) and softmax
     for categorical columns (category, object or string dtype, or those named
-    in ``categorical_features``). Continuous columns of a numeric array are
-    standardized; those of a DataFrame go through a quantile-to-normal map,
-    robust to heavy tails and spikes. A model fit on a DataFrame decodes
+    in ``categorical_features``). Continuous columns are standardized when
+    every column is numeric (arrays and DataFrames alike); in a mixed table
+    they go through a quantile-to-normal map, robust to heavy tails and
+    spikes. A model fit on a DataFrame decodes
     (``inverse_transform``, ``sample``) to a DataFrame with the same columns,
     dtypes and categories. Missing entries (NaN, None, ``pd.NA``) are allowed:
     the model trains and scores on the observed entries.
