@@ -10,7 +10,8 @@ the same synthetic data (D features, N rows, low-rank signal plus noise):
 - ``vae``: ``VAETransformer.fit`` (skorch ``NeuralNet`` with the package's
   device-tensor batch iterator, callbacks and history).
 
-Per-epoch time is the median over epochs after the first (warm-up). Results go
+Per-epoch time is the median over all epochs but the first of each run
+(warm-up), pooled over ``--repeats`` interleaved runs of the three paths. Results go
 to ``benchmarks/results/speed.json`` and ``speed.md``.
 
 Usage::
@@ -104,15 +105,12 @@ def vae_fit(X, args, device):
     return [float(v) for v in vae.net_.history[:, "dur"]], total
 
 
-def median_after_first(times):
-    return statistics.median(times[1:] if len(times) > 1 else times)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 100_000])
     parser.add_argument("--features", type=int, default=32)
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--hidden", type=int, nargs="+", default=[64, 64])
     parser.add_argument("--n-components", type=int, default=8)
@@ -134,21 +132,31 @@ def main(argv=None):
     rows = []
     for n in args.sizes:
         X = make_data(n, args.features)
-        raw = median_after_first(raw_loop(X, args, device))
-        raw_default = None
-        if device.type == "cpu" and default_threads != args.threads:
-            torch.set_num_threads(default_threads)
-            raw_default = median_after_first(raw_loop(X, args, device))
-            torch.set_num_threads(args.threads)
-        vae_times, vae_total = vae_fit(X, args, device)
-        vae = median_after_first(vae_times)
-        sk = None
-        if n <= args.skip_skorch_default_above:
-            sk = median_after_first(skorch_default(X, args, device))
+        # Interleave the paths and repeat, so drift in the machine's speed
+        # hits all of them alike; per-epoch times are pooled over repeats.
+        raw_t, vae_t, sk_t, raw_default_t, vae_default_t, totals = [], [], [], [], [], []
+        for _ in range(args.repeats):
+            raw_t += raw_loop(X, args, device)[1:]
+            times, total = vae_fit(X, args, device)
+            vae_t += times[1:]
+            totals.append(total)
+            if n <= args.skip_skorch_default_above:
+                sk_t += skorch_default(X, args, device)[1:]
+            if device.type == "cpu" and default_threads != args.threads:
+                torch.set_num_threads(default_threads)
+                raw_default_t += raw_loop(X, args, device)[1:]
+                vae_default_t += vae_fit(X, args, device)[0][1:]
+                torch.set_num_threads(args.threads)
+        raw, vae = statistics.median(raw_t), statistics.median(vae_t)
+        sk = statistics.median(sk_t) if sk_t else None
+        raw_default = statistics.median(raw_default_t) if raw_default_t else None
+        vae_default = statistics.median(vae_default_t) if vae_default_t else None
+        vae_total = statistics.median(totals)
         row = {
             "n_samples": n, "n_features": args.features, "batch_size": args.batch_size,
             "raw_s_per_epoch": raw, "vae_s_per_epoch": vae,
             "raw_default_threads_s_per_epoch": raw_default,
+            "vae_default_threads_s_per_epoch": vae_default,
             "skorch_default_s_per_epoch": sk, "vae_over_raw": vae / raw,
             "skorch_default_over_raw": None if sk is None else sk / raw,
             "vae_total_fit_s": vae_total,
@@ -169,13 +177,15 @@ def main(argv=None):
     name = f"speed{args.tag}"
     (RESULTS / f"{name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
     lines = [
-        f"Seconds per epoch (median of epochs 2..{args.epochs}), device {meta['device']}"
+        f"Seconds per epoch (median of epochs 2..{args.epochs} over {args.repeats} "
+        f"interleaved runs), device {meta['device']}"
         f" ({meta['device_name']}), torch {meta['torch']}, {meta['threads']} threads, "
         f"D={args.features}, hidden={list(args.hidden)}, latent={args.n_components}.",
         "",
         "| N | batch | raw torch loop | VAETransformer.fit | skorch default DataLoader "
-        "| VAE / raw | skorch default / raw | raw loop, torch default threads |",
-        "|---|---|---|---|---|---|---|---|",
+        "| VAE / raw | skorch default / raw | raw loop, torch default threads "
+        "| VAE, torch default threads (ThreadTuner) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         sk = "-" if r["skorch_default_s_per_epoch"] is None else (
@@ -187,7 +197,9 @@ def main(argv=None):
             f"{r['vae_s_per_epoch']:.3f} | {sk} | {r['vae_over_raw']:.2f}x | {skr} | "
             + ("-" if r["raw_default_threads_s_per_epoch"] is None
                else f"{r['raw_default_threads_s_per_epoch']:.3f} "
-                    f"({meta['torch_default_threads']} threads)") + " |"
+                    f"({meta['torch_default_threads']} threads)") + " | "
+            + ("-" if r["vae_default_threads_s_per_epoch"] is None
+               else f"{r['vae_default_threads_s_per_epoch']:.3f}") + " |"
         )
     (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

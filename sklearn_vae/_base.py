@@ -19,10 +19,11 @@ from ._training import (
     EpochProgressBar,
     KLWarmup,
     TensorData,
+    ThreadTuner,
     VAENet,
 )
 from .nn import VAEModule
-from .utils import check_device, cpu_threads, draw_seed, torch_generator
+from .utils import check_device, draw_seed, restore_cpu_threads, torch_generator
 
 # Rows scored at once during inference, times the number of importance
 # samples: bounds the memory of a (K, rows, width) activation.
@@ -165,19 +166,16 @@ class _BaseVAE(BaseEstimator):
             )),
         ]
         callbacks += self._extra_callbacks()
+        if device.type == "cpu":
+            callbacks.append(("thread_tuner", ThreadTuner()))
         if self.verbose:
             callbacks.append(("progress", EpochProgressBar(self.max_iter)))
 
         n_done = len(self.net_.history) if continuing else 0
         epoch_seed = self._seed + 2 + n_done
-        if continuing:
-            n_params = sum(p.numel() for p in self.net_.module_.parameters())
-        else:
-            n_params = VAEModule.count_parameters(self.schema_.layout_, self.n_components,
-                                                  hidden)
         with (
             torch.random.fork_rng(devices=[device] if device.type == "cuda" else []),
-            cpu_threads(device, n_params, batch_size),
+            restore_cpu_threads(),
         ):
             torch.manual_seed(epoch_seed)
             if continuing:

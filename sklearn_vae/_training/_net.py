@@ -41,6 +41,12 @@ class VAENet(NeuralNet):
         self.trim_fraction_ = self.trim_fraction  # callbacks may switch it (TrimWarmup)
         return self
 
+    def _set_training(self, training=True):
+        # skorch calls this before every batch; walking the module tree each
+        # time costs ~0.1 ms per batch, so only switch when the mode changes.
+        if self.module_.training != training:
+            super()._set_training(training)
+
     def get_dataset(self, X, y=None):
         if isinstance(X, TensorData):
             return X

@@ -48,26 +48,12 @@ def torch_generator(seed, device="cpu"):
     return gen
 
 
-# Below this many multiply-adds per forward pass, extra intra-op threads cost
-# more in hand-offs than they save (and collapse when the CPU is shared).
-_SMALL_WORK = 5e7
-
-
 @contextmanager
-def cpu_threads(device, n_params, batch_size):
-    """Run a small network's CPU work on one thread; restore the setting after.
-
-    PyTorch splits every matmul across all cores. For the small MLPs used on
-    tabular data each op is tiny, so the hand-offs dominate: on a shared
-    2-core machine, 2 threads measured 10x slower than 1 on ``load_digits``.
-    Larger work (or a GPU) keeps torch's own setting.
-    """
-    small = torch.device(device).type == "cpu" and n_params * batch_size < _SMALL_WORK
+def restore_cpu_threads():
+    """Restore torch's CPU thread count on exit (training may change it)."""
     previous = torch.get_num_threads()
-    if small and previous > 1:
-        torch.set_num_threads(1)
     try:
         yield
     finally:
-        if small and previous > 1:
+        if torch.get_num_threads() != previous:
             torch.set_num_threads(previous)
