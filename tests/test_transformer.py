@@ -266,3 +266,17 @@ def test_vae_transformer_gpu_fit_and_cpu_load(blobs, tmp_path):
     restored.net_.set_params(device="cpu")
     restored.net_.module_.to("cpu")
     np.testing.assert_allclose(restored.transform(X), Z, rtol=1e-5, atol=1e-6)
+
+
+def test_vae_transformer_restores_torch_threads(blobs):
+    # The ThreadTuner may switch threads during fit; the user's setting returns.
+    X, _ = blobs
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        vae = VAETransformer(**{**FAST, "max_iter": 2}).fit(X)
+        assert torch.get_num_threads() == 2
+        tuner = dict(vae.net_.callbacks_)["thread_tuner"]
+        assert tuner.chosen_ in (1, 2)
+    finally:
+        torch.set_num_threads(before)
