@@ -311,16 +311,14 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         term ``mean_k [log p(z_k) - log q(z_k|x)]`` (minus the KL) is shared
         equally among the row's observed columns.
         """
-        jac = torch.as_tensor(self.schema_.log_jacobian_, dtype=torch.float64)
-
-        def reduce(log_w, col, params, v, m):
+        def reduce(log_w, col, params, v, m, jac):
             per_col = col.mean(dim=0)
             latent = log_w.mean(dim=0) - per_col.sum(dim=-1)
             n_obs = m.sum(dim=-1).clamp(min=1.0)
-            per_col = per_col + m * (latent / n_obs)[:, None] + m * jac.to(m.device)
+            per_col = per_col + m * (latent / n_obs)[:, None] + jac
             return per_col.cpu().numpy()
 
-        return self._importance(X, reduce)
+        return self._importance(X, reduce, with_jacobian=True)
 
     def _reconstruction_per_column(self, X):
         """Minus the squared error of each column, decoded at ``E[z|x]``.

@@ -57,8 +57,10 @@ def test_imputer_fills_a_mixed_table_with_its_own_types(mixed_frame):
     assert "missingindicator_color" in drawn.columns
 
 
-def test_outlier_detector_on_a_mixed_table(mixed_frame):
-    det = VAEOutlierDetector(contamination=0.1, **FAST).fit(mixed_frame)
+@pytest.mark.parametrize("anomaly_score", ["likelihood", "elbo", "reconstruction"])
+def test_outlier_detector_on_a_mixed_table(mixed_frame, anomaly_score):
+    det = VAEOutlierDetector(contamination=0.1, anomaly_score=anomaly_score,
+                             **FAST).fit(mixed_frame)
     labels = det.predict(mixed_frame)
     assert set(np.unique(labels)) <= {-1, 1}
     per_feature = det.score_samples_per_feature(mixed_frame)
