@@ -84,17 +84,6 @@ class VAEModule(nn.Module):
         init = math.log(math.expm1(max(1.0 - self.min_variance, 1e-6)))
         self.raw_variance = nn.Parameter(torch.full((self.layout.n_continuous,), init))
 
-    @staticmethod
-    def count_parameters(layout, n_components, hidden_layer_sizes) -> int:
-        """Number of weights of a module built with these arguments."""
-        layout = ColumnLayout(*layout)
-        widths = list(hidden_layer_sizes)
-        enc = [layout.n_values + layout.n_columns, *widths, 2 * n_components]
-        dec = [n_components, *widths[::-1], layout.n_values]
-        return (sum((a + 1) * b for a, b in zip(enc[:-1], enc[1:]))
-                + sum((a + 1) * b for a, b in zip(dec[:-1], dec[1:]))
-                + layout.n_continuous)
-
     # -- the three steps -------------------------------------------------
     def encode(self, x: Tensor, mask: Tensor):
         h = self.encoder(torch.cat([x, mask], dim=-1))
