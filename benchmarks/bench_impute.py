@@ -115,8 +115,9 @@ def make_imputers(seed, args):
         "knn": KNNImputer(n_neighbors=5),
         "ice_bayesridge": IterativeImputer(BayesianRidge(), max_iter=10, random_state=seed),
         "missforest_et": IterativeImputer(et, max_iter=args.et_iter, random_state=seed),
-        "vae": VAEImputer(max_iter=args.vae_max_iter, device=args.device,
-                          random_state=seed),
+        "vae": VAEImputer(device=args.device, random_state=seed,
+                          **({} if args.vae_max_iter is None
+                             else {"max_iter": args.vae_max_iter})),
     }
 
 
@@ -258,8 +259,9 @@ def main(argv=None):
                         help="1 seed, MCAR 50%% only, small budgets (smoke run)")
     parser.add_argument("--datasets", nargs="*", default=None)
     parser.add_argument("--mechanisms", nargs="*", default=MECHANISMS, choices=MECHANISMS)
-    parser.add_argument("--vae-max-iter", type=int, default=200,
-                        help="epoch cap of VAEImputer (its default is 500 with early stopping)")
+    parser.add_argument("--vae-max-iter", type=int, default=None,
+                        help="epoch cap of VAEImputer (default: its own, 500 with early "
+                             "stopping)")
     parser.add_argument("--et-trees", type=int, default=10)
     parser.add_argument("--et-iter", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
@@ -271,7 +273,8 @@ def main(argv=None):
         args.seeds, args.mechanisms, args.vae_max_iter = 1, ["mcar50"], 50
         args.no_downstream = True
     settings = dict(seeds=args.seeds, other_seeds=args.other_seeds, mechanisms=args.mechanisms,
-                    vae=f"VAEImputer defaults, max_iter={args.vae_max_iter}",
+                    vae=("VAEImputer defaults" if args.vae_max_iter is None
+                         else f"VAEImputer defaults, max_iter={args.vae_max_iter}"),
                     knn="KNNImputer(n_neighbors=5)",
                     ice_bayesridge="IterativeImputer(BayesianRidge(), max_iter=10)",
                     missforest_et=(f"IterativeImputer(ExtraTreesRegressor(n_estimators="
