@@ -21,3 +21,12 @@ def fitted_transformer(blobs):
 
     X, _ = blobs
     return VAETransformer(n_components=2, **FAST).fit(X)
+
+
+def low_rank_with_missing(n=300, p=6, frac=0.2, noise=0.1, seed=0):
+    """Rank-2 data plus noise, and a copy with ``frac`` of entries set to NaN (MCAR)."""
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, 2)) @ rng.normal(size=(2, p)) + noise * rng.normal(size=(n, p))
+    X_missing = X.copy()
+    X_missing[rng.uniform(size=X.shape) < frac] = np.nan
+    return X, X_missing

@@ -12,21 +12,15 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_vae import VAEImputer
 
+from .conftest import low_rank_with_missing
+
 FAST = dict(max_iter=3, hidden_layer_sizes=(8,), n_components=2, n_train_samples=2,
             n_importance_samples=10, random_state=0)
 
 
-def _low_rank(n=300, p=6, frac=0.2, seed=0):
-    rng = np.random.RandomState(seed)
-    X = rng.normal(size=(n, 2)) @ rng.normal(size=(2, p)) + 0.1 * rng.normal(size=(n, p))
-    X_missing = X.copy()
-    X_missing[rng.uniform(size=X.shape) < frac] = np.nan
-    return X, X_missing
-
-
 @pytest.fixture(scope="module")
 def low_rank_fit():
-    X, X_missing = _low_rank()
+    X, X_missing = low_rank_with_missing()
     imp = VAEImputer(n_components=2, hidden_layer_sizes=(32,), max_iter=60, batch_size=64,
                      n_train_samples=5, early_stopping=False, random_state=0)
     return imp.fit(X_missing), X, X_missing
@@ -92,7 +86,7 @@ def test_vae_imputer_sample_posterior_draws_from_the_fitted_model(low_rank_fit):
 
 
 def test_vae_imputer_numeric_missing_values():
-    _, X_missing = _low_rank(n=60)
+    _, X_missing = low_rank_with_missing(n=60)
     X_code = np.where(np.isnan(X_missing), -1.0, X_missing)
     a = VAEImputer(**FAST).fit_transform(X_missing)
     b = VAEImputer(missing_values=-1, **FAST).fit_transform(X_code)
@@ -104,7 +98,7 @@ def test_vae_imputer_numeric_missing_values():
 
 
 def test_vae_imputer_empty_feature_follows_keep_empty_features():
-    _, X_missing = _low_rank(n=60)
+    _, X_missing = low_rank_with_missing(n=60)
     X_missing[:, 2] = np.nan
     dropped = VAEImputer(**FAST).fit(X_missing)
     Xt = dropped.transform(X_missing)
@@ -118,7 +112,7 @@ def test_vae_imputer_empty_feature_follows_keep_empty_features():
 
 
 def test_vae_imputer_add_indicator():
-    _, X_missing = _low_rank(n=60)
+    _, X_missing = low_rank_with_missing(n=60)
     X_missing[:, 0] = np.arange(60.0)  # fully observed column: no indicator
     imp = VAEImputer(add_indicator=True, **FAST).fit(X_missing)
     Xt = imp.transform(X_missing)
@@ -130,7 +124,7 @@ def test_vae_imputer_add_indicator():
 
 def test_vae_imputer_set_output_pandas_and_float32():
     pd = pytest.importorskip("pandas")
-    _, X_missing = _low_rank(n=60)
+    _, X_missing = low_rank_with_missing(n=60)
     df = pd.DataFrame(X_missing, columns=list("abcdef"))
     out = VAEImputer(**FAST).set_output(transform="pandas").fit_transform(df)
     assert list(out.columns) == list("abcdef") and not out.isna().any().any()
@@ -147,7 +141,7 @@ def test_vae_imputer_in_pipeline_and_grid_search():
 
 
 def test_vae_imputer_errors():
-    _, X_missing = _low_rank(n=40)
+    _, X_missing = low_rank_with_missing(n=40)
     with pytest.raises(NotFittedError):
         VAEImputer(**FAST).transform(X_missing)
     with pytest.raises(InvalidParameterError, match="n_train_samples"):

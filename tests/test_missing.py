@@ -14,15 +14,13 @@ from sklearn_vae.nn._losses import (
     standard_normal_log_density,
 )
 
+from .conftest import low_rank_with_missing
+
 FAST = dict(max_iter=5, hidden_layer_sizes=(16,), n_components=2, random_state=0)
 
 
 def _data(n=120, p=5, frac=0.2, seed=0):
-    rng = np.random.RandomState(seed)
-    X = rng.normal(size=(n, 2)) @ rng.normal(size=(2, p)) + 0.3 * rng.normal(size=(n, p))
-    X_missing = X.copy()
-    X_missing[rng.uniform(size=X.shape) < frac] = np.nan
-    return X, X_missing
+    return low_rank_with_missing(n=n, p=p, frac=frac, noise=0.3, seed=seed)
 
 
 @pytest.fixture(scope="module")
