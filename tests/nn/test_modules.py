@@ -1,0 +1,75 @@
+import math
+
+import pytest
+import torch
+
+from sklearn_vae.nn import ColumnLayout, VAEModule
+from sklearn_vae.nn._losses import (
+    bernoulli_log_prob,
+    categorical_log_prob,
+    gaussian_log_prob,
+    kl_to_standard_normal,
+)
+
+
+@pytest.fixture
+def mixed_batch():
+    torch.manual_seed(0)
+    module = VAEModule(ColumnLayout(2, 1, (3, 5, 2)), 2, (8,)).double()
+    n = 6
+    x = torch.zeros(n, 2 + 1 + 10, dtype=torch.float64)
+    x[:, :2] = torch.randn(n, 2)
+    x[:, 2] = torch.tensor([0.0, 1.0] * 3)
+    for i in range(n):
+        x[i, 3 + i % 3] = x[i, 6 + i % 5] = x[i, 11 + i % 2] = 1.0
+    x[0, 6:11] = 0.0  # a missing categorical entry ...
+    mask = torch.ones(n, 6, dtype=torch.float64)
+    mask[0, 4] = 0.0  # ... and its mask
+    params = torch.randn(4, n, 13, dtype=torch.float64, requires_grad=True)
+    return module, x, mask, params
+
+
+def test_column_log_prob_matches_per_column_reference(mixed_batch):
+    module, x, mask, params = mixed_batch
+    got = module.column_log_prob(x, mask, params)
+    assert got.shape == (4, 6, 6)
+    mean, logits, cats = module.split_params(params)
+    ref = [gaussian_log_prob(x[:, :2], mean, module.observation_logvar()),
+           bernoulli_log_prob(x[:, 2:3].expand_as(logits), logits)]
+    start = 3
+    for block in cats:
+        k = block.shape[-1]
+        ref.append(categorical_log_prob(x[:, start:start + k], block).unsqueeze(-1))
+        start += k
+    torch.testing.assert_close(got, torch.cat(ref, dim=-1) * mask)
+    assert got[:, 0, 4].abs().max() == 0  # missing entry contributes nothing
+    got.sum().backward()
+    assert torch.isfinite(params.grad).all()
+
+
+def test_categorical_probabilities_normalize(mixed_batch):
+    module, _, _, params = mixed_batch
+    # Sum over every level of the first categorical column: probabilities add to 1.
+    probs = []
+    for level in range(3):
+        x = torch.zeros(6, 13, dtype=torch.float64)
+        x[:, 3 + level] = 1.0
+        mask = torch.zeros(6, 6, dtype=torch.float64)
+        mask[:, 3] = 1.0
+        probs.append(module.column_log_prob(x, mask, params)[..., 3].exp())
+    torch.testing.assert_close(sum(probs), torch.ones(4, 6, dtype=torch.float64))
+
+
+def test_kl_and_gaussian_reference_values():
+    mu, logvar = torch.tensor([[0.0, 1.0]]), torch.tensor([[0.0, math.log(2.0)]])
+    expected = 0.5 * (1.0 + 2.0 - 1.0 - math.log(2.0))
+    torch.testing.assert_close(kl_to_standard_normal(mu, logvar), torch.tensor([expected]))
+    val = gaussian_log_prob(torch.tensor(1.0), torch.tensor(0.0), torch.tensor(0.0))
+    torch.testing.assert_close(val, torch.tensor(-0.5 * math.log(2 * math.pi) - 0.5))
+
+
+def test_observation_variance_has_a_floor():
+    module = VAEModule(ColumnLayout(3), 1, (4,), min_variance=1e-3)
+    with torch.no_grad():
+        module.raw_variance.fill_(-1e4)
+    assert torch.allclose(module.observation_logvar().exp(), torch.full((3,), 1e-3))
