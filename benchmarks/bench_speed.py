@@ -119,7 +119,7 @@ def main(argv=None):
     parser.add_argument("--skip-skorch-default-above", type=int, default=20_000,
                         help="skip the slow DataLoader path for larger N")
     parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads for every path (VAETransformer runs small "
+                        help="torch CPU threads for every path (VAETransformer trains small "
                              "networks on 1 thread; the raw loop is also timed with torch's "
                              "default thread count for reference)")
     parser.add_argument("--tag", default="", help="suffix for the result files")
@@ -185,7 +185,7 @@ def main(argv=None):
         "",
         "| N | batch | raw torch loop | VAETransformer.fit | skorch default DataLoader "
         "| VAE / raw | skorch default / raw | raw loop, torch default threads "
-        "| VAE, torch default threads (ThreadTuner) |",
+        "| VAE, torch default threads |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:

@@ -19,12 +19,11 @@ from ._training import (
     EpochProgressBar,
     KLWarmup,
     TensorData,
-    ThreadTuner,
     VAENet,
     adam,
 )
 from .nn import VAEModule
-from .utils import check_device, draw_seed, restore_cpu_threads, torch_generator
+from .utils import check_device, cpu_threads, draw_seed, torch_generator
 
 # Rows scored at once during inference, times the number of importance
 # samples: bounds the memory of a (K, rows, width) activation.
@@ -167,17 +166,12 @@ class _BaseVAE(BaseEstimator):
             )),
         ]
         callbacks += self._extra_callbacks()
-        if device.type == "cpu":
-            callbacks.append(("thread_tuner", ThreadTuner()))
         if self.verbose:
             callbacks.append(("progress", EpochProgressBar(self.max_iter)))
 
         n_done = len(self.net_.history) if continuing else 0
         epoch_seed = self._seed + 2 + n_done
-        with (
-            torch.random.fork_rng(devices=[device] if device.type == "cuda" else []),
-            restore_cpu_threads(),
-        ):
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(epoch_seed)
             if continuing:
                 # Plain attributes, not set_params: skorch would re-initialize
@@ -193,7 +187,7 @@ class _BaseVAE(BaseEstimator):
                     group["lr"], group["weight_decay"] = self.learning_rate_init, self.alpha
                 net.callbacks = callbacks
                 net.initialize_callbacks()
-                net.partial_fit(data)
+                module = net.module_
             else:
                 module = VAEModule(self.schema_.layout_, self.n_components, hidden)
                 net = VAENet(
@@ -216,7 +210,12 @@ class _BaseVAE(BaseEstimator):
                     device=device,
                     verbose=max(0, int(self.verbose) - 1),
                 )
-                net.fit(data)
+            n_params = sum(p.numel() for p in module.parameters())
+            with cpu_threads(device, n_params, batch_size):
+                if continuing:
+                    net.partial_fit(data)
+                else:
+                    net.fit(data)
         # Drop what only training needs, so the fitted model pickles small.
         net.train_split = None
         for _, cb in net.callbacks_:

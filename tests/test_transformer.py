@@ -269,14 +269,16 @@ def test_vae_transformer_gpu_fit_and_cpu_load(blobs, tmp_path):
 
 
 def test_vae_transformer_restores_torch_threads(blobs):
-    # The ThreadTuner may switch threads during fit; the user's setting returns.
+    # A small network trains on one thread; the user's setting returns after fit.
     X, _ = blobs
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        vae = VAETransformer(**{**FAST, "max_iter": 2}).fit(X)
+        a = VAETransformer(**{**FAST, "max_iter": 2}).fit(X)
         assert torch.get_num_threads() == 2
-        tuner = dict(vae.net_.callbacks_)["thread_tuner"]
-        assert tuner.chosen_ in (1, 2)
+        torch.set_num_threads(1)
+        b = VAETransformer(**{**FAST, "max_iter": 2}).fit(X)
+        # The thread rule does not depend on the user's setting or on timings.
+        np.testing.assert_array_equal(a.transform(X), b.transform(X))
     finally:
         torch.set_num_threads(before)

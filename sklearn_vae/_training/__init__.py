@@ -1,6 +1,6 @@
 """Training engine: the only package that imports skorch."""
 
-from ._callbacks import DivergenceGuard, EpochProgressBar, KLWarmup, ThreadTuner, TrimWarmup
+from ._callbacks import DivergenceGuard, EpochProgressBar, KLWarmup, TrimWarmup
 from ._data import BatchIterator, TensorData
 from ._net import VAENet, adam
 
@@ -10,7 +10,6 @@ __all__ = [
     "EpochProgressBar",
     "KLWarmup",
     "TensorData",
-    "ThreadTuner",
     "TrimWarmup",
     "VAENet",
     "adam",

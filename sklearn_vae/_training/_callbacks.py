@@ -1,8 +1,6 @@
 """skorch callbacks: KL warm-up, trimming warm-up, divergence guard, progress bar."""
 
 import math
-import statistics
-import time
 
 from skorch.callbacks import Callback
 
@@ -79,50 +77,3 @@ class TrimWarmup(Callback):
         epoch = len(net.history)  # 1-based: skorch has opened this epoch's row
         net.trim_fraction_ = self.fraction if epoch > self.epochs else 0.0
 
-
-class ThreadTuner(Callback):
-    """Pick the faster CPU thread count from the first training batches.
-
-    PyTorch splits every op across all cores. For the small MLPs of tabular
-    models that wins on an idle machine and loses badly on a busy one
-    (measured on 2 cores: 0.33 vs 0.47 s/epoch idle, but 10x slower with
-    another process running). So the first ``2 * trial_batches`` training
-    batches alternate between ``torch.get_num_threads()`` and one thread;
-    the rest of training uses whichever had the lower median batch time.
-    The caller restores the user's setting after ``fit``.
-    """
-
-    def __init__(self, trial_batches=6):
-        self.trial_batches = trial_batches
-
-    def on_train_begin(self, net, **kwargs):
-        import torch
-
-        many = torch.get_num_threads()
-        self.candidates_ = [many, 1] if many > 1 else []
-        self.times_ = {c: [] for c in self.candidates_}
-        self.step_ = 0
-        self.chosen_ = many
-
-    def on_batch_begin(self, net, training=False, **kwargs):
-        if not training or not self.candidates_:
-            return
-        import torch
-
-        self.current_ = self.candidates_[self.step_ % 2]
-        torch.set_num_threads(self.current_)
-        self.start_ = time.perf_counter()
-
-    def on_batch_end(self, net, training=False, **kwargs):
-        if not training or not self.candidates_:
-            return
-        import torch
-
-        self.times_[self.current_].append(time.perf_counter() - self.start_)
-        self.step_ += 1
-        if self.step_ >= 2 * self.trial_batches:
-            # Drop each candidate's first batch (warm-up), keep the faster one.
-            self.chosen_ = min(self.candidates_,
-                               key=lambda c: statistics.median(self.times_[c][1:]))
-            torch.set_num_threads(self.chosen_)
-            self.candidates_ = []
