@@ -311,11 +311,9 @@ class _QuantileNormal:
         return self
 
     @staticmethod
-    def _interp(v, kv, kw, log_slopes, inverse=False):
+    def _interp(v, kv, kw, log_slopes):
         out = np.interp(v, kv, kw)
         s_lo, s_hi = np.exp(log_slopes[0]), np.exp(log_slopes[-1])
-        if inverse:
-            s_lo, s_hi = 1.0 / s_lo, 1.0 / s_hi
         lo, hi = v < kv[0], v > kv[-1]
         out[lo] = kw[0] + (v[lo] - kv[0]) * s_lo
         out[hi] = kw[-1] + (v[hi] - kv[-1]) * s_hi
@@ -323,10 +321,6 @@ class _QuantileNormal:
 
     def forward(self, x):
         return self._interp(x, self.knots_x, self.knots_y, self.log_slopes_)
-
-    def exact_inverse(self, y):
-        """The inverse of :meth:`forward`."""
-        return self._interp(y, self.knots_y, self.knots_x, self.log_slopes_, inverse=True)
 
     def inverse(self, y):
         """Empirical quantile function at ``Phi(y)`` (snaps to tied values)."""
