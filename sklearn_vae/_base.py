@@ -119,6 +119,10 @@ class _BaseVAE(BaseEstimator):
         """Importance samples of the training objective (1 = the ELBO)."""
         return 1
 
+    def _module_options(self):
+        """Extra keyword arguments of :class:`VAEModule` (subclass hook)."""
+        return {}
+
     def _extra_callbacks(self):
         """Extra ``(name, skorch Callback)`` pairs for training (subclass hook)."""
         return []
@@ -189,7 +193,8 @@ class _BaseVAE(BaseEstimator):
                 net.initialize_callbacks()
                 module = net.module_
             else:
-                module = VAEModule(self.schema_.layout_, self.n_components, hidden)
+                module = VAEModule(self.schema_.layout_, self.n_components, hidden,
+                                   **self._module_options())
                 net = VAENet(
                     module,
                     criterion=torch.nn.Identity,  # unused: get_loss computes the ELBO

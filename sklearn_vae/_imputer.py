@@ -27,7 +27,11 @@ class VAEImputer(TransformerMixin, _BaseVAE):
     observed values and the missingness mask, and the objective counts the
     observed entries only. By default it is trained on the importance-weighted
     (IWAE) bound with ``n_train_samples`` draws, as MIWAE (Mattei & Frellsen,
-    2019). Each missing entry is then replaced by
+    2019). As in MIWAE's reference code, the decoder predicts a variance for
+    every continuous entry (not one per column) and the linear layers start
+    from orthogonal weights; on breast cancer with 50% MCAR these two bring
+    the imputation MSE from about 0.30 to 0.26. Each missing entry is then
+    replaced by
 
     - ``sample_posterior=False`` (default): the conditional mean
       ``E[x_mis | x_obs]``, estimated by self-normalized importance sampling
@@ -88,7 +92,7 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         Weight of the KL term. 1 gives the true bound.
     kl_warmup : int, default=0
         Epochs over which the KL weight ramps up to ``beta``.
-    max_iter : int, default=500
+    max_iter : int, default=300
         Maximum number of epochs.
     batch_size : int, default=64
         Rows per mini-batch.
@@ -96,10 +100,16 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         Adam's learning rate.
     alpha : float, default=0.0
         L2 penalty (Adam's ``weight_decay``).
-    early_stopping : bool, default=True
+    early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows and stop when their loss
         has not improved by ``tol`` for ``n_iter_no_change`` epochs; the best
-        weights are restored.
+        weights are restored. Off by default, unlike the other estimators:
+        the held-out rows' likelihood stops training long before imputation
+        error is lowest (breast cancer, 50% MCAR: 64 epochs and MSE 0.34,
+        against 0.26 after 300 epochs on every row), and the rows held out
+        would not be learned from. Without it, training stops when the
+        training loss has not improved by ``tol`` for ``n_iter_no_change``
+        epochs, or after ``max_iter``.
     validation_fraction : float, default=0.1
         Fraction of rows held out for early stopping.
     n_iter_no_change : int, default=30
@@ -203,11 +213,11 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         hidden_layer_sizes=(128, 128),
         beta=1.0,
         kl_warmup=0,
-        max_iter=500,
+        max_iter=300,
         batch_size=64,
         learning_rate_init=1e-3,
         alpha=0.0,
-        early_stopping=True,
+        early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=30,
         tol=1e-4,
@@ -246,6 +256,9 @@ class VAEImputer(TransformerMixin, _BaseVAE):
     # -- validation ------------------------------------------------------------
     def _train_samples(self):
         return self.n_train_samples
+
+    def _module_options(self):
+        return {"heteroscedastic": True, "init": "orthogonal"}
 
     def _validate_input(self, X, *, reset):
         """Validate ``X`` and return a float copy with NaN at every missing entry.

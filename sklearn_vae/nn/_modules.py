@@ -68,20 +68,38 @@ class VAEModule(nn.Module):
     min_variance : float
         Floor on each continuous column's observation variance, so a constant
         column cannot drive the likelihood to +inf.
+    heteroscedastic : bool
+        If True the decoder also predicts the observation variance of every
+        continuous entry (one more output per continuous column, placed after
+        the means and logits), so the noise level can depend on ``z``. If
+        False each continuous column has one learned variance.
+    init : {"default", "orthogonal"}
+        Weight initialization of the linear layers: torch's default, or
+        orthogonal weights with zero biases (as in the MIWAE reference code).
     """
 
-    def __init__(self, layout, n_components, hidden_layer_sizes, min_variance=1e-3):
+    def __init__(self, layout, n_components, hidden_layer_sizes, min_variance=1e-3,
+                 heteroscedastic=False, init="default"):
         super().__init__()
         self.layout = ColumnLayout(*layout)
         self.n_components = int(n_components)
         self.min_variance = float(min_variance)
+        self.heteroscedastic = bool(heteroscedastic)
         n_values, n_columns = self.layout.n_values, self.layout.n_columns
         hidden = tuple(int(h) for h in hidden_layer_sizes)
+        n_out = n_values + (self.layout.n_continuous if self.heteroscedastic else 0)
         self.encoder = mlp(n_values + n_columns, hidden, 2 * self.n_components)
-        self.decoder = mlp(self.n_components, hidden[::-1], n_values)
+        self.decoder = mlp(self.n_components, hidden[::-1], n_out)
+        if init == "orthogonal":
+            for layer in self.modules():
+                if isinstance(layer, nn.Linear):
+                    nn.init.orthogonal_(layer.weight)
+                    nn.init.zeros_(layer.bias)
+        elif init != "default":
+            raise ValueError(f"init must be 'default' or 'orthogonal', got {init!r}.")
         # Learned per-column observation variance, initialised at 1.
-        init = math.log(math.expm1(max(1.0 - self.min_variance, 1e-6)))
-        self.raw_variance = nn.Parameter(torch.full((self.layout.n_continuous,), init))
+        raw_init = math.log(math.expm1(max(1.0 - self.min_variance, 1e-6)))
+        self.raw_variance = nn.Parameter(torch.full((self.layout.n_continuous,), raw_init))
         # All categorical blocks are scored at once: their logits are scattered
         # into an (n_categorical, max_levels) grid padded with -inf, so one
         # log_softmax replaces a Python loop of small ops per column.
@@ -110,11 +128,25 @@ class VAEModule(nn.Module):
         return VAEOutput(self.decode(z), mu, logvar, z)
 
     # -- likelihood --------------------------------------------------------
-    def observation_logvar(self) -> Tensor:
-        return torch.log(self.min_variance + F.softplus(self.raw_variance))
+    def observation_logvar(self, params: Tensor = None) -> Tensor:
+        """Log-variance of the continuous columns.
+
+        Shape ``(n_continuous,)``, or the shape of the continuous block of
+        ``params`` when the model is heteroscedastic (``params`` required).
+        """
+        if not self.heteroscedastic:
+            return torch.log(self.min_variance + F.softplus(self.raw_variance))
+        if params is None:
+            raise ValueError("A heteroscedastic model needs the decoder outputs.")
+        raw = params[..., self.layout.n_values :] + self.raw_variance
+        return torch.log(self.min_variance + F.softplus(raw))
 
     def split_params(self, params: Tensor):
-        """Return (continuous means, binary logits, list of categorical logits)."""
+        """Return (continuous means, binary logits, list of categorical logits).
+
+        A heteroscedastic model's variance outputs (after these) are left out;
+        see :meth:`observation_logvar`.
+        """
         c, b = self.layout.n_continuous, self.layout.n_binary
         cats, start = [], c + b
         for k in self.layout.categories:
@@ -132,11 +164,13 @@ class VAEModule(nn.Module):
         mean, logits, cat_logits = self.split_params(params)
         parts = []
         if c:
-            parts.append(gaussian_log_prob(x[..., :c], mean, self.observation_logvar()))
+            parts.append(gaussian_log_prob(x[..., :c], mean,
+                                           self.observation_logvar(params)))
         if b:
             parts.append(bernoulli_log_prob(x[..., c : c + b].expand_as(logits), logits))
         if cat_logits:
-            parts.append(self._categorical_log_prob(x[..., c + b :], params[..., c + b :]))
+            parts.append(self._categorical_log_prob(
+                x[..., c + b :], params[..., c + b : self.layout.n_values]))
         return torch.cat(parts, dim=-1) * mask
 
     def _categorical_log_prob(self, onehot: Tensor, logits: Tensor) -> Tensor:
@@ -210,7 +244,7 @@ class VAEModule(nn.Module):
         mean, logits, cat_logits = self.split_params(params)
         parts = []
         if mean.shape[-1]:
-            std = torch.exp(0.5 * self.observation_logvar())
+            std = torch.exp(0.5 * self.observation_logvar(params))
             noise = torch.randn(mean.shape, generator=generator, device=mean.device,
                                 dtype=mean.dtype)
             parts.append(mean + std * noise)

@@ -73,3 +73,48 @@ def test_observation_variance_has_a_floor():
     with torch.no_grad():
         module.raw_variance.fill_(-1e4)
     assert torch.allclose(module.observation_logvar().exp(), torch.full((3,), 1e-3))
+
+
+def test_heteroscedastic_variance_is_per_entry():
+    torch.manual_seed(0)
+    layout = ColumnLayout(2, 1, (3,))
+    module = VAEModule(layout, 2, (8,), heteroscedastic=True).double()
+    # Decoder outputs: 2 means, 1 logit, 3 logits, then 2 variance outputs.
+    assert module.decoder[-1].out_features == layout.n_values + 2
+    z = torch.randn(5, 2, dtype=torch.float64)
+    params = module.decode(z)
+    logvar = module.observation_logvar(params)
+    assert logvar.shape == (5, 2)
+    assert logvar.std(dim=0).min() > 0  # depends on z, not only on the column
+    x = torch.zeros(5, layout.n_values, dtype=torch.float64)
+    x[:, :2] = torch.randn(5, 2)
+    x[:, 3] = 1.0
+    mask = torch.ones(5, layout.n_columns, dtype=torch.float64)
+    got = module.column_log_prob(x, mask, params)
+    mean, logits, cats = module.split_params(params)
+    torch.testing.assert_close(got[:, :2], gaussian_log_prob(x[:, :2], mean, logvar))
+    torch.testing.assert_close(got[:, 3], categorical_log_prob(x[:, 3:6], cats[0]))
+    # Variance floor holds per entry too.
+    floor = module.observation_logvar(params - 1e4).exp()
+    torch.testing.assert_close(floor, torch.full((5, 2), 1e-3, dtype=torch.float64))
+    # Samples use the per-entry noise: a tiny variance gives the mean back.
+    tiny = params.clone()
+    tiny[:, layout.n_values:] = -1e4
+    module.min_variance = 1e-12
+    draws = module.sample_observation(tiny, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(draws[:, :2], mean, atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="needs the decoder outputs"):
+        module.observation_logvar()
+
+
+def test_orthogonal_init():
+    module = VAEModule(ColumnLayout(6), 3, (16, 16), init="orthogonal")
+    for layer in module.modules():
+        if isinstance(layer, torch.nn.Linear):
+            w = layer.weight.detach()
+            small = min(w.shape)
+            gram = w @ w.T if w.shape[0] == small else w.T @ w
+            torch.testing.assert_close(gram, torch.eye(small), atol=1e-5, rtol=0)
+            assert layer.bias.abs().max() == 0
+    with pytest.raises(ValueError, match="init must be 'default' or 'orthogonal'"):
+        VAEModule(ColumnLayout(6), 3, (16,), init="xavier")
