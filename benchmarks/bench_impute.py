@@ -109,7 +109,7 @@ def make_mask(X, mechanism, rng):
 
 def make_imputers(seed, args):
     et = ExtraTreesRegressor(n_estimators=args.et_trees, max_features=0.5,
-                             min_samples_leaf=1, n_jobs=1, random_state=seed)
+                             min_samples_leaf=1, n_jobs=args.et_jobs, random_state=seed)
     return {
         "mean": SimpleImputer(strategy="mean"),
         "knn": KNNImputer(n_neighbors=5),
@@ -148,6 +148,8 @@ def run(args):
                                rmse=float(np.sqrt(mse)), time_s=elapsed)
                     if method == "vae":
                         rec["vae_epochs"] = int(imp.n_iter_)
+                    if method == "missforest_et":
+                        rec["iterations"] = int(imp.n_iter_)
                     records.append(rec)
                     print(f"{name:14s} {mech:7s} seed={seed} {method:15s} "
                           f"rmse={rec['rmse']:.4f} mse={mse:.4f} t={elapsed:.1f}s",
@@ -260,10 +262,12 @@ def main(argv=None):
     parser.add_argument("--datasets", nargs="*", default=None)
     parser.add_argument("--mechanisms", nargs="*", default=MECHANISMS, choices=MECHANISMS)
     parser.add_argument("--vae-max-iter", type=int, default=None,
-                        help="epoch cap of VAEImputer (default: its own, 500 with early "
-                             "stopping)")
-    parser.add_argument("--et-trees", type=int, default=10)
-    parser.add_argument("--et-iter", type=int, default=5)
+                        help="epoch cap of VAEImputer (default: its own, 300)")
+    parser.add_argument("--et-trees", type=int, default=100,
+                        help="trees of the missForest-style imputer (MIWAE's notebook: 100)")
+    parser.add_argument("--et-iter", type=int, default=10)
+    parser.add_argument("--et-jobs", type=int, default=-1,
+                        help="n_jobs of the ExtraTreesRegressor")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--no-downstream", action="store_true")
@@ -278,7 +282,8 @@ def main(argv=None):
                     knn="KNNImputer(n_neighbors=5)",
                     ice_bayesridge="IterativeImputer(BayesianRidge(), max_iter=10)",
                     missforest_et=(f"IterativeImputer(ExtraTreesRegressor(n_estimators="
-                                   f"{args.et_trees}, max_features=0.5), max_iter={args.et_iter})"),
+                                   f"{args.et_trees}, max_features=0.5, n_jobs={args.et_jobs}), "
+                                   f"max_iter={args.et_iter})"),
                     torch_threads=args.threads, device=args.device, quick=args.quick)
     records, downstream, total = run(args)
     summary = summarize(records)
