@@ -97,7 +97,8 @@ class VAEModule(nn.Module):
                     nn.init.zeros_(layer.bias)
         elif init != "default":
             raise ValueError(f"init must be 'default' or 'orthogonal', got {init!r}.")
-        # Learned per-column observation variance, initialised at 1.
+        # Learned per-column observation variance, initialised at 1 (with
+        # heteroscedastic=True, a per-column offset of the decoded variance).
         raw_init = math.log(math.expm1(max(1.0 - self.min_variance, 1e-6)))
         self.raw_variance = nn.Parameter(torch.full((self.layout.n_continuous,), raw_init))
         # All categorical blocks are scored at once: their logits are scattered
