@@ -42,12 +42,18 @@ class BatchIterator:
     seed : int or None, default=None
         Seeds the permutation generator (one per iterator, so epochs differ
         but two fits with the same seed are identical).
+    max_steps : int or None, default=None
+        Total number of batches this iterator yields over all epochs (the
+        training budget in optimizer steps); once reached, an epoch ends
+        early and later epochs yield nothing. None: no limit.
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, seed=None):
+    def __init__(self, dataset, batch_size, shuffle=False, seed=None, max_steps=None):
         self.dataset = dataset
         self.batch_size = max(1, int(batch_size))
         self.shuffle = shuffle
+        self.max_steps = None if max_steps is None else int(max_steps)
+        self.steps_ = 0
         self.generator = None
         if shuffle:
             self.generator = torch.Generator()
@@ -64,5 +70,8 @@ class BatchIterator:
             perm = torch.randperm(n, generator=self.generator).to(x.device)
             x, mask = x[perm], mask[perm]
         for start in range(0, n, self.batch_size):
+            if self.max_steps is not None and self.steps_ >= self.max_steps:
+                return
+            self.steps_ += 1
             stop = start + self.batch_size
             yield {"x": x[start:stop], "mask": mask[start:stop]}, None
