@@ -65,9 +65,10 @@ class VAEModule(nn.Module):
         Latent dimension.
     hidden_layer_sizes : tuple of int
         Encoder widths; the decoder mirrors them.
-    min_variance : float
-        Floor on each continuous column's observation variance, so a constant
-        column cannot drive the likelihood to +inf.
+    min_variance : float or sequence of float
+        Floor on each continuous column's observation variance (one value for
+        all, or one per continuous column), so a constant or discrete column
+        cannot drive the likelihood to +inf.
     heteroscedastic : bool
         If True the decoder also predicts the observation variance of every
         continuous entry (one more output per continuous column, placed after
@@ -83,7 +84,13 @@ class VAEModule(nn.Module):
         super().__init__()
         self.layout = ColumnLayout(*layout)
         self.n_components = int(n_components)
-        self.min_variance = float(min_variance)
+        floor = torch.as_tensor(min_variance, dtype=torch.float32).flatten()
+        if floor.numel() not in (1, self.layout.n_continuous) or not bool((floor > 0).all()):
+            raise ValueError(
+                "min_variance must be a positive float or one positive value per "
+                f"continuous column ({self.layout.n_continuous}), got {min_variance!r}."
+            )
+        floor = floor.expand(self.layout.n_continuous).clone()
         self.heteroscedastic = bool(heteroscedastic)
         n_values, n_columns = self.layout.n_values, self.layout.n_columns
         hidden = tuple(int(h) for h in hidden_layer_sizes)
@@ -99,8 +106,9 @@ class VAEModule(nn.Module):
             raise ValueError(f"init must be 'default' or 'orthogonal', got {init!r}.")
         # Learned per-column observation variance, initialised at 1 (with
         # heteroscedastic=True, a per-column offset of the decoded variance).
-        raw_init = math.log(math.expm1(max(1.0 - self.min_variance, 1e-6)))
-        self.raw_variance = nn.Parameter(torch.full((self.layout.n_continuous,), raw_init))
+        self.register_buffer("min_variance", floor)
+        raw_init = torch.log(torch.expm1((1.0 - floor).clamp(min=1e-6)))
+        self.raw_variance = nn.Parameter(raw_init)
         # All categorical blocks are scored at once: their logits are scattered
         # into an (n_categorical, max_levels) grid padded with -inf, so one
         # log_softmax replaces a Python loop of small ops per column.

@@ -100,7 +100,7 @@ def test_heteroscedastic_variance_is_per_entry():
     # Samples use the per-entry noise: a tiny variance gives the mean back.
     tiny = params.clone()
     tiny[:, layout.n_values:] = -1e4
-    module.min_variance = 1e-12
+    module.min_variance.fill_(1e-12)
     draws = module.sample_observation(tiny, generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(draws[:, :2], mean, atol=1e-5, rtol=0)
     with pytest.raises(ValueError, match="needs the decoder outputs"):
