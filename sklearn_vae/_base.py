@@ -15,6 +15,7 @@ from skorch.helper import predefined_split
 from ._schema import TabularSchema, check_tabular, is_dataframe
 from ._training import (
     BatchIterator,
+    CosineSchedule,
     DivergenceGuard,
     EpochProgressBar,
     KLWarmup,
@@ -76,6 +77,7 @@ class _BaseVAE(BaseEstimator):
         "beta": [Interval(Real, 0, None, closed="left")],
         "kl_warmup": [Interval(Integral, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_steps": [Interval(Integral, 1, None, closed="left"), None],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -119,12 +121,23 @@ class _BaseVAE(BaseEstimator):
         """Importance samples of the training objective (1 = the ELBO)."""
         return 1
 
-    def _module_options(self):
-        """Extra keyword arguments of :class:`VAEModule` (subclass hook)."""
+    def _lr_schedule(self):
+        """"constant" or "cosine" (decay over the planned steps); subclass hook."""
+        return getattr(self, "learning_rate", "constant")
+
+    def _module_options(self, values, mask):
+        """Extra keyword arguments of :class:`VAEModule` (subclass hook).
+
+        ``values`` and ``mask`` are the encoded training rows (numpy).
+        """
         return {}
 
-    def _extra_callbacks(self):
-        """Extra ``(name, skorch Callback)`` pairs for training (subclass hook)."""
+    def _extra_callbacks(self, max_epochs):
+        """Extra ``(name, skorch Callback)`` pairs for training (subclass hook).
+
+        ``max_epochs`` is the number of epochs planned (``max_iter`` capped by
+        the step budget ``max_steps``).
+        """
         return []
 
     def _fit_net(self, X, *, schema_input=None):
@@ -154,6 +167,16 @@ class _BaseVAE(BaseEstimator):
             valid, data = data.subset(perm[:n_valid]), data.subset(perm[n_valid:])
             train_split = predefined_split(valid)
 
+        # The budget counts optimizer steps, not epochs, so a default costs
+        # about the same on 3 thousand rows and 3 million: epochs are capped
+        # at what the budget allows, and the last one may end early.
+        max_steps = getattr(self, "max_steps", None)
+        max_epochs = self.max_iter
+        steps_per_epoch = max(1, math.ceil(len(data) / batch_size))
+        if max_steps is not None:
+            max_epochs = min(max_epochs, math.ceil(max_steps / steps_per_epoch))
+        planned_steps = min(max_epochs * steps_per_epoch, max_steps or math.inf)
+
         monitor = "valid_loss" if use_valid else "train_loss"
         callbacks = [
             ("divergence", DivergenceGuard(hint=(
@@ -169,9 +192,11 @@ class _BaseVAE(BaseEstimator):
                 sink=print if self.verbose and self.verbose > 1 else _silent,
             )),
         ]
-        callbacks += self._extra_callbacks()
+        if self._lr_schedule() == "cosine":
+            callbacks.append(("lr_schedule", CosineSchedule(planned_steps)))
+        callbacks += self._extra_callbacks(max_epochs)
         if self.verbose:
-            callbacks.append(("progress", EpochProgressBar(self.max_iter)))
+            callbacks.append(("progress", EpochProgressBar(max_epochs)))
 
         n_done = len(self.net_.history) if continuing else 0
         epoch_seed = self._seed + 2 + n_done
@@ -181,7 +206,8 @@ class _BaseVAE(BaseEstimator):
                 # Plain attributes, not set_params: skorch would re-initialize
                 # the module and optimizer that warm_start must keep.
                 net = self.net_
-                net.max_epochs, net.batch_size = self.max_iter, batch_size
+                net.max_epochs, net.batch_size = max_epochs, batch_size
+                net.iterator_train__max_steps = max_steps
                 net.train_split, net.beta = train_split, self.beta
                 net.n_train_samples = self._train_samples()
                 net.verbose = max(0, int(self.verbose) - 1)
@@ -194,18 +220,19 @@ class _BaseVAE(BaseEstimator):
                 module = net.module_
             else:
                 module = VAEModule(self.schema_.layout_, self.n_components, hidden,
-                                   **self._module_options())
+                                   **self._module_options(values, mask))
                 net = VAENet(
                     module,
                     criterion=torch.nn.Identity,  # unused: get_loss computes the ELBO
                     optimizer=adam,
                     optimizer__weight_decay=self.alpha,
                     lr=self.learning_rate_init,
-                    max_epochs=self.max_iter,
+                    max_epochs=max_epochs,
                     batch_size=batch_size,
                     iterator_train=BatchIterator,
                     iterator_train__shuffle=True,
                     iterator_train__seed=epoch_seed,
+                    iterator_train__max_steps=max_steps,
                     iterator_valid=BatchIterator,
                     train_split=train_split,
                     callbacks=callbacks,
@@ -478,11 +505,22 @@ class _BaseVAE(BaseEstimator):
 
         Returns
         -------
-        contributions : ndarray of shape (n_samples, n_features)
-            Columns in the order of the input's columns.
+        contributions : ndarray or DataFrame of shape (n_samples, n_features)
+            Columns in the order of the input's columns: a DataFrame with the
+            training column names (and the index of ``X`` when it is a
+            DataFrame) when the model was fit on a DataFrame, else an ndarray.
         """
         X = self._validate_for_inference(X)
-        return self._log_likelihood_per_column(X)
+        return self._per_feature_output(X, self._log_likelihood_per_column(X))
+
+    def _per_feature_output(self, X, values):
+        """``values`` (n_samples, n_features) as a DataFrame when fit on one."""
+        if not getattr(self.schema_, "is_frame_", False):
+            return values
+        import pandas as pd
+
+        index = X.index if is_dataframe(X) else None
+        return pd.DataFrame(values, columns=list(self.schema_.columns_), index=index)
 
     def score(self, X, y=None):
         """Mean log-likelihood of the rows of ``X`` (see :meth:`score_samples`).

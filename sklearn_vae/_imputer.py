@@ -95,6 +95,11 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         Epochs over which the KL weight ramps up to ``beta``.
     max_iter : int, default=300
         Maximum number of epochs.
+    max_steps : int or None, default=None
+        Training budget in optimizer steps (mini-batches), over all epochs:
+        training stops after ``max_iter`` epochs or ``max_steps`` steps,
+        whichever comes first (the last epoch may end early), so the cost of
+        a fit stops growing with the number of rows. None: epochs only.
     batch_size : int, default=64
         Rows per mini-batch.
     learning_rate_init : float, default=1e-3
@@ -215,6 +220,7 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         beta=1.0,
         kl_warmup=0,
         max_iter=300,
+        max_steps=None,
         batch_size=64,
         learning_rate_init=1e-3,
         alpha=0.0,
@@ -240,6 +246,7 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         self.beta = beta
         self.kl_warmup = kl_warmup
         self.max_iter = max_iter
+        self.max_steps = max_steps
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
         self.alpha = alpha
@@ -258,7 +265,7 @@ class VAEImputer(TransformerMixin, _BaseVAE):
     def _train_samples(self):
         return self.n_train_samples
 
-    def _module_options(self):
+    def _module_options(self, values, mask):
         return {"heteroscedastic": True, "init": "orthogonal"}
 
     def _validate_input(self, X, *, reset):

@@ -43,6 +43,11 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         ``beta``. 0 disables warm-up.
     max_iter : int, default=200
         Maximum number of epochs.
+    max_steps : int or None, default=None
+        Training budget in optimizer steps (mini-batches), over all epochs:
+        training stops after ``max_iter`` epochs or ``max_steps`` steps,
+        whichever comes first (the last epoch may end early), so the cost of
+        a fit stops growing with the number of rows. None: epochs only.
     batch_size : int or "auto", default="auto"
         Rows per mini-batch (all rows when there are fewer). "auto" uses
         ``min(256, max(16, n_samples // 16))``: about 16 optimizer steps per
@@ -156,6 +161,7 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         beta=1.0,
         kl_warmup=0,
         max_iter=200,
+        max_steps=None,
         batch_size="auto",
         learning_rate_init=1e-3,
         alpha=1e-4,
@@ -176,6 +182,7 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         self.beta = beta
         self.kl_warmup = kl_warmup
         self.max_iter = max_iter
+        self.max_steps = max_steps
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
         self.alpha = alpha

@@ -109,7 +109,11 @@ def test_vae_transformer_per_feature_sums_to_score_samples(fitted, df):
     X.loc[2, "visits"] = pd.NA
     X.loc[3, "grade"] = np.nan
     total = fitted.score_samples(X)
-    per = fitted.score_samples_per_feature(X)
+    per_frame = fitted.score_samples_per_feature(X)
+    # Fit on a DataFrame: a DataFrame with the training columns and X's index.
+    assert list(per_frame.columns) == list(df.columns)
+    assert per_frame.index.equals(X.index)
+    per = per_frame.to_numpy()
     assert per.shape == (20, 8)
     np.testing.assert_allclose(per.sum(axis=1), total, rtol=1e-10, atol=1e-9)
     assert per[0, 2] == 0 and per[1, 1] == 0 and per[2, 6] == 0 and per[3, 3] == 0
@@ -163,7 +167,7 @@ def test_vae_transformer_handle_unknown(fitted, df):
     missing.loc[1, "city"] = None
     np.testing.assert_allclose(ignoring.score_samples(X), ignoring.score_samples(missing))
     np.testing.assert_allclose(ignoring.transform(X), ignoring.transform(missing))
-    assert ignoring.score_samples_per_feature(X)[1, 2] == 0
+    assert ignoring.score_samples_per_feature(X).iloc[1, 2] == 0
 
 
 def test_vae_transformer_set_output_pandas(df):

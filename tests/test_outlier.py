@@ -7,6 +7,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_vae import VAEOutlierDetector
+from sklearn_vae._outlier import medcouple
 
 SMALL = dict(max_iter=30, hidden_layer_sizes=(16,), n_importance_samples=20)
 SCORES = ["likelihood", "elbo", "reconstruction"]
@@ -59,13 +60,38 @@ def test_vae_outlier_detector_offset_is_contamination_quantile(data, contaminati
     np.testing.assert_array_equal(det.fit_predict(data), det.predict(data))
 
 
-def test_vae_outlier_detector_auto_is_tukey_fence(fitted, data):
+def test_medcouple_reference_values():
+    rng = np.random.default_rng(0)
+    x = rng.exponential(size=2000)
+    # The medcouple of the exponential distribution is 1/3 (Brys et al., 2004).
+    assert medcouple(x) == pytest.approx(1 / 3, abs=0.04)
+    assert medcouple(-x) == pytest.approx(-medcouple(x))  # mirror image: negated
+    assert abs(medcouple(rng.normal(size=2000))) < 0.05  # symmetric: about 0
+    # Larger inputs are subsampled deterministically.
+    big = rng.exponential(size=10_000)
+    assert medcouple(big, random_state=1) == medcouple(big, random_state=1)
+
+
+def test_vae_outlier_detector_auto_is_adjusted_boxplot_fence(data):
     det = VAEOutlierDetector(random_state=0, **SMALL).fit(data)  # contamination="auto"
     s = det.score_samples(data)
     q1, q3 = np.percentile(s, [25, 75])
-    assert det.offset_ == pytest.approx(q1 - 1.5 * (q3 - q1))
+    mc = medcouple(s)  # 300 scores: no subsampling
+    factor = np.exp(-3 * mc) if mc < 0 else np.exp(-4 * mc)
+    assert det.offset_ == pytest.approx(q1 - 1.5 * factor * (q3 - q1))
     flagged = det.predict(data) == -1
     assert flagged[0] and flagged.mean() < 0.1
+
+
+def test_vae_outlier_detector_auto_flags_about_the_planted_rate():
+    """Planted outliers, 3% of the rows: "auto" flags them and few normal rows."""
+    rng = np.random.RandomState(1)
+    X = rng.normal(size=(600, 4))
+    X[:18] += rng.choice([-1.0, 1.0], size=(18, 4)) * 6.0
+    det = VAEOutlierDetector(random_state=0, **SMALL).fit(X)
+    flagged = det.predict(X) == -1
+    assert flagged[:18].mean() >= 0.9
+    assert flagged[18:].mean() < 0.03
 
 
 def test_vae_outlier_detector_scores_are_deterministic(fitted, data):
@@ -137,13 +163,69 @@ def test_vae_outlier_detector_trimming_switches_on_after_warmup(data):
     det = VAEOutlierDetector(trim_fraction=0.2, trim_warmup=3, max_iter=5,
                              early_stopping=False, random_state=0).fit(data)
     assert det.net_.trim_fraction_ == 0.2
-    det0 = VAEOutlierDetector(trim_fraction=0.2, trim_warmup=10, max_iter=5,
+    # A budget of few epochs starts trimming after a quarter of them (here 2 of 8),
+    # not after trim_warmup=10, so a large table trained on few epochs is trimmed.
+    short = VAEOutlierDetector(trim_fraction=0.2, trim_warmup=10, max_iter=8,
+                               early_stopping=False, random_state=0).fit(data)
+    assert short.net_.trim_fraction_ == 0.2
+    det0 = VAEOutlierDetector(trim_fraction=0.2, trim_warmup=10, max_iter=1,
                               early_stopping=False, random_state=0).fit(data)
     assert det0.net_.trim_fraction_ == 0.0
-    full = VAEOutlierDetector(trim_fraction=0.0, max_iter=5, early_stopping=False,
+    full = VAEOutlierDetector(trim_fraction=0.0, max_iter=1, early_stopping=False,
                               random_state=0).fit(data)
     # trimming never started: same training as no trimming at all
     np.testing.assert_allclose(det0.loss_curve_, full.loss_curve_)
+
+
+def test_vae_outlier_detector_step_budget_caps_training(data):
+    """max_steps counts optimizer steps over all epochs; the last epoch may be cut."""
+    det = VAEOutlierDetector(max_steps=7, batch_size=100, early_stopping=False,
+                             random_state=0, **{k: v for k, v in SMALL.items()
+                                                if k != "max_iter"}).fit(data)
+    # 300 rows / 100 per batch = 3 steps per epoch: 7 steps = 3 epochs, the last cut to 1
+    assert det.n_iter_ == 3
+    assert list(det.net_.history[:, "train_batch_count"]) == [3, 3, 1]
+    unbounded = VAEOutlierDetector(max_steps=None, max_iter=4, batch_size=100,
+                                   early_stopping=False, random_state=0).fit(data)
+    assert unbounded.n_iter_ == 4
+
+
+def test_vae_outlier_detector_per_feature_dataframe():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.normal(size=(200, 3)), columns=["a", "b", "c"],
+                     index=np.arange(100, 300))
+    X.iloc[0, 1] = 9.0  # column "b" makes row 0 unusual
+    det = VAEOutlierDetector(random_state=0, **SMALL).fit(X)
+    per = det.score_samples_per_feature(X.iloc[:5])
+    assert isinstance(per, pd.DataFrame)
+    assert list(per.columns) == ["a", "b", "c"] and per.index.equals(X.index[:5])
+    np.testing.assert_allclose(per.sum(axis=1), det.score_samples(X.iloc[:5]), rtol=1e-10)
+    assert per.iloc[0].idxmin() == "b"
+    # An array in: still the training columns' names.
+    assert list(det.score_samples_per_feature(X.to_numpy()[:2]).columns) == ["a", "b", "c"]
+    # Fit on an array: an ndarray out.
+    arr = VAEOutlierDetector(random_state=0, **SMALL).fit(X.to_numpy())
+    assert isinstance(arr.score_samples_per_feature(X.to_numpy()[:2]), np.ndarray)
+
+
+def test_vae_outlier_detector_novelty_use_on_new_rows():
+    """Fit on clean rows, score new ones: anomalies rank below new normal rows."""
+    rng = np.random.RandomState(0)
+    z = rng.normal(size=(400, 1))
+    clean = np.hstack([z, -z, 2 * z]) + 0.1 * rng.normal(size=(400, 3))
+    z_new = rng.normal(size=(50, 1))
+    new_normal = np.hstack([z_new, -z_new, 2 * z_new]) + 0.1 * rng.normal(size=(50, 3))
+    # On the line's range but 3 units off it, perpendicular to (1, -1, 2).
+    z_bad = rng.normal(size=(10, 1))
+    off = np.array([1.0, 1.0, 0.0]) / np.sqrt(2) * 3.0 * rng.choice([-1, 1], size=(10, 1))
+    anomalies = np.hstack([z_bad, -z_bad, 2 * z_bad]) + off
+    det = VAEOutlierDetector(random_state=0, **SMALL).fit(clean)
+    s_normal, s_anom = det.score_samples(new_normal), det.score_samples(anomalies)
+    # Every anomaly scores below the 5th percentile of the new normal rows.
+    assert s_anom.max() < np.percentile(s_normal, 5)
+    assert (det.predict(anomalies) == -1).mean() >= 0.5
+    assert (det.predict(new_normal) == 1).mean() >= 0.9
 
 
 @pytest.mark.parametrize(
