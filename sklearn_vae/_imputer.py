@@ -11,8 +11,8 @@ from sklearn.utils._param_validation import Interval, MissingValues
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import _BaseVAE
-from ._schema import _pandas
-from .utils import torch_generator
+from ._schema import CONTINUOUS, _pandas
+from .utils import saturating_cast, torch_generator
 from .utils._compat import _check_feature_names_in
 
 
@@ -352,7 +352,18 @@ class VAEImputer(TransformerMixin, _BaseVAE):
                 else:
                     out[rows[sel], j] = filled[sel, j]
         empty = self._empty_features
-        if not self.keep_empty_features and empty.any():
+        if self.keep_empty_features:
+            # Never observed in fit: 0 (False for a boolean column), as the
+            # array path and IterativeImputer, not the model's arbitrary guess.
+            for j in np.flatnonzero(empty):
+                spec = self.schema_.specs_[j]
+                fill = 0 if spec.kind == CONTINUOUS else spec.levels[0]
+                idx = np.flatnonzero(missing[:, j])
+                if pd is not None:
+                    out.iloc[idx, j] = fill
+                else:
+                    out[idx, j] = fill
+        elif empty.any():
             out = (out.loc[:, ~empty] if pd is not None else out[:, ~empty])
         if self.add_indicator:
             ind = self.indicator_.transform(np.where(missing, np.nan, 0.0))
@@ -375,7 +386,7 @@ class VAEImputer(TransformerMixin, _BaseVAE):
                 values = self._posterior_draw(X_rows)
             else:
                 values = self._conditional_mean(X_rows)
-            Xt[rows] = np.where(missing[rows], values, X_rows)
+            Xt[rows] = np.where(missing[rows], saturating_cast(values, Xt.dtype), X_rows)
         empty = self._empty_features
         if self.keep_empty_features:
             Xt[:, empty] = np.where(missing[:, empty], 0.0, X[:, empty])

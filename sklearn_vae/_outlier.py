@@ -281,6 +281,13 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         X = self._validate_input(X, reset=reset)
         self._fit_net(X)
         scores = self._anomaly_scores(X)
+        if not np.isfinite(scores).all():
+            raise FloatingPointError(
+                f"{int((~np.isfinite(scores)).sum())} training rows got a non-finite "
+                f"anomaly score (anomaly_score={self.anomaly_score!r}), so no threshold "
+                "can be set. Check the training data for extreme values, or use "
+                "anomaly_score='likelihood'."
+            )
         if self.contamination == "auto":
             q1, q3 = np.percentile(scores, [25.0, 75.0])
             self.offset_ = float(q1 - 1.5 * (q3 - q1))
@@ -426,7 +433,7 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         check_is_fitted(self)
         decision = self.decision_function(X)
         is_inlier = np.ones(decision.shape[0], dtype=int)
-        is_inlier[decision < 0] = -1
+        is_inlier[~(decision >= 0)] = -1  # a NaN score is never called an inlier
         return is_inlier
 
     def score(self, X, y=None):

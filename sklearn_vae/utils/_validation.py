@@ -21,12 +21,35 @@ def check_device(device):
                 f"device={device!r} is not a valid torch device; use 'auto', 'cpu' "
                 "or 'cuda'."
             ) from exc
+    if resolved.type not in ("cpu", "cuda"):
+        why = {
+            "mps": "inference runs in float64, which Apple's MPS backend does not "
+                   "support",
+            "meta": "meta tensors hold no data, so nothing can be trained",
+        }.get(resolved.type, "only CPU and CUDA devices are supported")
+        raise ValueError(
+            f"device={device!r} is not supported: {why}. Use device='cpu', 'cuda' or "
+            "'auto'."
+        )
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"device={device!r} was requested but CUDA is not available on this "
             "machine; use device='auto' or device='cpu'."
         )
     return resolved
+
+
+def saturating_cast(a, dtype):
+    """``a.astype(dtype)``, with values beyond the range of ``dtype`` clipped to it.
+
+    A float64 result near 3.4e38 cast to float32 would otherwise become inf.
+    """
+    a = np.asarray(a)
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f" and a.dtype.kind == "f" and dtype.itemsize < a.dtype.itemsize:
+        big = np.finfo(dtype).max
+        a = np.clip(a, -big, big)
+    return a.astype(dtype, copy=False)
 
 
 def draw_seed(random_state):
