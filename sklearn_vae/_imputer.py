@@ -10,7 +10,7 @@ from sklearn.impute import MissingIndicator
 from sklearn.utils._param_validation import Interval, MissingValues
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import _BaseVAE
+from ._base import _BaseVAE, atomic_fit
 from ._schema import CONTINUOUS, _pandas
 from .utils import saturating_cast, torch_generator
 from .utils._compat import _check_feature_names_in
@@ -277,6 +277,7 @@ class VAEImputer(TransformerMixin, _BaseVAE):
 
     # -- fit / transform -----------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
     def fit(self, X, y=None):
         """Train the VAE on the incomplete ``X``.
 

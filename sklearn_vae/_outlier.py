@@ -8,7 +8,7 @@ from sklearn.base import OutlierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import _BaseVAE
+from ._base import _BaseVAE, atomic_fit
 
 
 class VAEOutlierDetector(OutlierMixin, _BaseVAE):
@@ -263,6 +263,7 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         return [("trim_warmup", TrimWarmup(self.trim_fraction, self.trim_warmup))]
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
     def fit(self, X, y=None):
         """Train the VAE on ``X`` and set the threshold ``offset_``.
 

@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.base import TransformerMixin, _fit_context
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._base import _BaseVAE, _output_dtype
+from ._base import _BaseVAE, _output_dtype, atomic_fit
 from ._schema import _MAX_ENCODED
 from .utils import saturating_cast
 from .utils._compat import _check_feature_names_in
@@ -194,6 +194,7 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         self.handle_unknown = handle_unknown
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
     def fit(self, X, y=None):
         """Train the VAE on ``X``.
 

@@ -208,3 +208,231 @@ def test_case10_unsupported_device_names_the_fix(device, match):
                 VAEOutlierDetector(device=device, **FAST)):
         with pytest.raises(ValueError, match=match):
             est.fit(X)
+
+
+# -- case 4: divergence that stays finite --------------------------------------
+
+@pytest.mark.parametrize("Estimator", [VAETransformer, VAEImputer, VAEOutlierDetector])
+def test_case4_finite_divergence_raises_and_names_the_fix(Estimator):
+    X = np.random.default_rng(0).normal(size=(200, 4))
+    est = Estimator(learning_rate_init=10, **{**FAST, "max_iter": 10})
+    with pytest.raises(FloatingPointError,
+                       match=r"diverged.*rose from .*learning_rate_init=10\).*lower it"):
+        est.fit(X)
+    assert not hasattr(est, "n_features_in_")
+
+
+def test_case4_guard_ignores_single_bad_batches():
+    from sklearn_vae._training import DivergenceGuard
+
+    class Net:
+        history = [{}]
+        module_ = None
+
+    class Loss(float):
+        def detach(self):
+            return self
+
+    guard = DivergenceGuard()
+    guard.on_train_begin(Net())
+    losses = [6.0] * 10 + [1e6] + [5.0] * 20 + [1e5, 1e5] + [5.0] * 10
+    for value in losses:  # a few huge batches among normal ones: not divergence
+        guard.on_batch_end(Net(), training=True, loss=Loss(value))
+    with pytest.raises(FloatingPointError, match="rose from 6"):
+        for value in [1e4] * 25:  # a sustained explosion
+            guard.on_batch_end(Net(), training=True, loss=Loss(value))
+
+
+# -- case 6: atomic fits ----------------------------------------------------------
+
+def _state(est, X):
+    return (est.schema_, est.net_, list(est.loss_curve_), est.n_iter_,
+            est.score_samples(X).copy())
+
+
+@pytest.mark.parametrize("Estimator", [VAETransformer, VAEImputer, VAEOutlierDetector])
+def test_case6_failed_refit_leaves_the_fitted_model(Estimator):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 4))
+    est = Estimator(**FAST).fit(X)
+    before = _state(est, X)
+    extra = {name: getattr(est, name) for name in ("offset_", "_empty_features", "indicator_")
+             if hasattr(est, name)}
+    est.set_params(learning_rate_init=10, max_iter=10)
+    with pytest.raises(FloatingPointError, match="diverged"):
+        est.fit(X * 1e3 + 5)  # other scaling, diverging
+    after = _state(est, X)
+    assert after[0] is before[0] and after[1] is before[1]
+    assert after[2:4] == before[2:4]
+    np.testing.assert_array_equal(after[4], before[4])
+    for name, value in extra.items():
+        assert getattr(est, name) is value
+    with pytest.raises(FloatingPointError):
+        est.fit(X[:, :3])  # validation set n_features_in_ = 3 before training failed
+    assert est.n_features_in_ == 4
+    np.testing.assert_array_equal(est.score_samples(X), before[4])
+
+
+@pytest.mark.parametrize("Estimator", [VAETransformer, VAEImputer, VAEOutlierDetector])
+def test_case6_failed_first_fit_is_not_fitted(Estimator):
+    from sklearn.exceptions import NotFittedError
+
+    X = np.random.default_rng(0).normal(size=(200, 4))
+    est = Estimator(learning_rate_init=10, **{**FAST, "max_iter": 10})
+    with pytest.raises(FloatingPointError):
+        est.fit(X)
+    assert not [k for k in vars(est) if k.endswith("_")]
+    with pytest.raises(NotFittedError):
+        est.score_samples(X)
+
+
+def test_case6_failed_warm_start_keeps_the_weights():
+    import torch
+
+    X = np.random.default_rng(0).normal(size=(200, 4))
+    vae = VAETransformer(warm_start=True, **FAST).fit(X)
+    weights = {k: v.clone() for k, v in vae.module_.state_dict().items()}
+    n_history = len(vae.net_.history)
+    vae.set_params(learning_rate_init=10, max_iter=10)
+    with pytest.raises(FloatingPointError):
+        vae.fit(X)
+    assert len(vae.net_.history) == n_history == vae.n_iter_
+    for k, v in vae.module_.state_dict().items():
+        assert torch.equal(v, weights[k])
+    vae.set_params(learning_rate_init=1e-3, max_iter=2)
+    assert vae.fit(X).n_iter_ == n_history + 2
+
+
+def test_case6_failure_after_training_restores_the_detector(monkeypatch):
+    X = np.random.default_rng(0).normal(size=(100, 3))
+    det = VAEOutlierDetector(**FAST).fit(X)
+    offset, net = det.offset_, det.net_
+    monkeypatch.setattr(VAEOutlierDetector, "_anomaly_scores",
+                        lambda self, X: np.full(len(X), np.nan))
+    with pytest.raises(FloatingPointError, match="non-finite anomaly score"):
+        det.fit(X)
+    assert det.offset_ == offset and det.net_ is net
+
+
+# -- case 7: thread safety and the global RNG ---------------------------------
+
+def _codes(seed, X, **params):
+    vae = VAETransformer(**{**FAST, "max_iter": 5, "random_state": seed, **params}).fit(X)
+    return vae.transform(X), vae.loss_curve_
+
+
+def test_case7_concurrent_fits_match_sequential_ones():
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+
+    X = np.random.default_rng(0).normal(size=(400, 6))
+    sequential = [_codes(seed, X) for seed in range(4)]
+    torch.manual_seed(123)
+    rng_state = torch.get_rng_state()
+    threads = torch.get_num_threads()
+    barrier = threading.Barrier(4)
+
+    def run(seed):
+        barrier.wait()  # start together
+        return _codes(seed, X)
+
+    with ThreadPoolExecutor(4) as pool:
+        concurrent = list(pool.map(run, range(4)))
+    for (Z_seq, loss_seq), (Z_par, loss_par) in zip(sequential, concurrent):
+        np.testing.assert_array_equal(Z_par, Z_seq)
+        assert loss_par == loss_seq
+    assert torch.equal(torch.get_rng_state(), rng_state)
+    assert torch.get_num_threads() == threads
+
+
+def test_case7_concurrent_small_and_large_fits_at_two_threads():
+    # A large model keeps torch's thread count, a small one trains on one
+    # thread; running both at once must not change either one's count.
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+
+    X = np.random.default_rng(0).normal(size=(256, 8))
+    big = dict(hidden_layer_sizes=(600, 600), max_iter=1, batch_size=256)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        expected = [_codes(0, X), _codes(1, X, **big)]
+        barrier = threading.Barrier(2)
+
+        def run(args):
+            barrier.wait()
+            return _codes(args[0], X, **args[1])
+
+        with ThreadPoolExecutor(2) as pool:
+            got = list(pool.map(run, [(0, {}), (1, big)]))
+        for (Z_exp, _), (Z_got, _) in zip(expected, got):
+            np.testing.assert_array_equal(Z_got, Z_exp)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_case7_grid_search_threading_backend_is_reproducible():
+    from joblib import parallel_backend
+    from sklearn.model_selection import GridSearchCV
+
+    X = np.random.default_rng(0).normal(size=(120, 4))
+    grid = {"n_components": [1, 2], "beta": [0.5, 1.0]}
+    sequential = GridSearchCV(VAETransformer(**FAST), grid, cv=2).fit(X)
+    with parallel_backend("threading", n_jobs=2):
+        threaded = GridSearchCV(VAETransformer(**FAST), grid, cv=2).fit(X)
+    np.testing.assert_array_equal(threaded.cv_results_["mean_test_score"],
+                                  sequential.cv_results_["mean_test_score"])
+
+
+# -- case 8: Ctrl-C ------------------------------------------------------------------
+
+def _interrupt_at(monkeypatch, step):
+    from sklearn_vae._training import VAENet
+
+    calls = {"n": 0}
+    train_step = VAENet.train_step
+
+    def interrupted(self, batch, **fit_params):
+        calls["n"] += 1
+        if calls["n"] == step:
+            raise KeyboardInterrupt
+        return train_step(self, batch, **fit_params)
+
+    monkeypatch.setattr(VAENet, "train_step", interrupted)
+
+
+@pytest.mark.parametrize("step", [1, 20])  # first epoch, a later one (8 batches/epoch)
+@pytest.mark.parametrize("Estimator", [VAETransformer, VAEImputer, VAEOutlierDetector])
+def test_case8_keyboard_interrupt_propagates_and_changes_nothing(monkeypatch, Estimator, step):
+    from sklearn.exceptions import NotFittedError
+
+    X = np.random.default_rng(0).normal(size=(128, 3))
+    params = {**FAST, "batch_size": 16, "max_iter": 5, "verbose": 1}
+    est = Estimator(**params)
+    _interrupt_at(monkeypatch, step)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X)
+    with pytest.raises(NotFittedError):
+        est.transform(X) if hasattr(est, "transform") else est.predict(X)
+    monkeypatch.undo()
+    est.fit(X)
+    assert est.n_iter_ == len(est.loss_curve_) == len(est.net_.history)
+    scores = est.score_samples(X)
+    _interrupt_at(monkeypatch, step)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X)
+    np.testing.assert_array_equal(est.score_samples(X), scores)
+    assert est.n_iter_ == len(est.loss_curve_) == len(est.net_.history)
+
+
+def test_case8_early_stopping_still_ends_training_normally():
+    X = np.random.default_rng(0).normal(size=(300, 3))
+    vae = VAETransformer(hidden_layer_sizes=(8,), max_iter=300, n_iter_no_change=2,
+                         random_state=0).fit(X)
+    assert vae.n_iter_ < 300
+    assert vae.n_iter_ == len(vae.loss_curve_) == len(vae.validation_scores_)
