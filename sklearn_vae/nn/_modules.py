@@ -117,6 +117,7 @@ class VAEModule(nn.Module):
         self.heteroscedastic = bool(heteroscedastic)
         n_values, n_columns = self.layout.n_values, self.layout.n_columns
         hidden = tuple(int(h) for h in hidden_layer_sizes)
+        self.hidden_layer_sizes = hidden
         n_out = n_values + (self.layout.n_continuous if self.heteroscedastic else 0)
         if init not in ("default", "orthogonal"):
             raise ValueError(f"init must be 'default' or 'orthogonal', got {init!r}.")
