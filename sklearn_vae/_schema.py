@@ -37,6 +37,12 @@ Column kinds
   by ``categorical_features``), levels = the values seen in training.
 
 NaN, None and ``pd.NA`` mark missing entries (mask 0) in every column.
+
+Both continuous maps work over the whole float64 range (statistics and knots
+on an exact power-of-two rescaling; a constant column encodes to exactly 0),
+encoded values are clipped to +-1e12 scale units (an absurd entry at
+inference stays finite through the network), and decoded values saturate at
+the float64 range instead of overflowing to inf.
 """
 
 import numbers
