@@ -2,8 +2,9 @@
 
 Random shapes, column magnitudes across the float64 (or float32) range,
 constant, empty, subnormal and near-overflow columns, NaN patterns and
-dtypes go through fit / transform / score_samples / inverse_transform /
-sample / predict of all three estimators. Every output must be finite where
+dtypes (float32, float64, int64, mixed DataFrames) go through fit /
+transform / score_samples / inverse_transform / sample / predict of all
+three estimators. Every output must be finite where
 the inputs are (NaN only ever marks a missing entry), or the call must raise
 a ValueError / TypeError with a message. Deterministic: ``derandomize=True``
 and no example database, so every run tests the same examples.
@@ -30,10 +31,13 @@ KINDS = ("normal", "normal", "normal", "constant", "empty", "extreme", "subnorma
 @st.composite
 def tables(draw, max_rows=30, max_cols=4):
     """A 2-D float array with columns of random kinds and magnitudes, and NaNs."""
-    dtype = draw(st.sampled_from([np.float64, np.float32]))
+    dtype = draw(st.sampled_from([np.float64, np.float32, np.int64]))
     n = draw(st.integers(1, max_rows))
     p = draw(st.integers(1, max_cols))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if dtype == np.int64:  # no NaN; magnitudes up to 1e18
+        high = [10 ** draw(st.integers(0, 18)) for _ in range(p)]
+        return np.column_stack([rng.integers(-h, h, size=n, endpoint=True) for h in high])
     max_exp = 300 if dtype == np.float64 else 35
     cols = []
     for _ in range(p):
@@ -71,6 +75,11 @@ def _finite(a):
     return bool(np.isfinite(np.asarray(a, dtype=np.float64)).all())
 
 
+def _float_dtype(X):
+    """The dtype outputs keep: float32 for float32 input, float64 otherwise."""
+    return np.float32 if X.dtype == np.float32 else np.float64
+
+
 @settings(max_examples=50, **SETTINGS)
 @given(X=tables())
 def test_transformer_outputs_are_finite(X):
@@ -78,10 +87,10 @@ def test_transformer_outputs_are_finite(X):
     if vae is None:
         return
     Z = vae.transform(X)
-    assert Z.shape == (len(X), 2) and Z.dtype == X.dtype and _finite(Z)
+    assert Z.shape == (len(X), 2) and Z.dtype == _float_dtype(X) and _finite(Z)
     assert _finite(vae.score_samples(X))
     X_back = vae.inverse_transform(Z)
-    assert X_back.shape == X.shape and X_back.dtype == X.dtype and _finite(X_back)
+    assert X_back.shape == X.shape and X_back.dtype == _float_dtype(X) and _finite(X_back)
     assert _finite(vae.sample(3, random_state=0))
     assert _finite(vae.score_samples_per_feature(X))
 
@@ -93,6 +102,7 @@ def test_imputer_fills_every_hole_with_a_finite_value(X):
     if imp is None:
         return
     Xt = imp.transform(X)
+    X = X.astype(_float_dtype(X))
     empty = np.isnan(X).all(axis=0)
     assert Xt.shape == (len(X), int((~empty).sum())) and Xt.dtype == X.dtype
     assert _finite(Xt)
@@ -124,8 +134,9 @@ def test_detector_threshold_scores_and_labels_are_sound(X, contamination, anomal
 def test_new_rows_of_any_magnitude_score_finite(X, X_new):
     # Rows far outside the training data (1e300 for a column of scale 1e-300).
     p = min(X.shape[1], X_new.shape[1])
-    big = np.finfo(X.dtype).max
-    X, X_new = X[:, :p], np.clip(X_new[:, :p], -big, big).astype(X.dtype)
+    dtype = _float_dtype(X)
+    big = np.finfo(dtype).max
+    X, X_new = X[:, :p], np.clip(X_new[:, :p].astype(np.float64), -big, big).astype(dtype)
     vae = _fit_or_clear_error(VAETransformer(**TINY), X)
     if vae is None:
         return
@@ -137,7 +148,7 @@ def test_new_rows_of_any_magnitude_score_finite(X, X_new):
 @given(data=st.data())
 def test_mixed_dataframes_round_trip_finite(data):
     pd = pytest.importorskip("pandas")
-    X = data.draw(tables(max_rows=10, max_cols=2))
+    X = data.draw(tables(max_rows=10, max_cols=2)).astype(np.float64)
     n = len(X)
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
     df = pd.DataFrame({f"x{j}": X[:, j] for j in range(X.shape[1])})

@@ -63,9 +63,10 @@ class VAENet(NeuralNet):
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         self.noise_generator_ = None
-        if self.noise_seed is not None:
+        seed = getattr(self, "noise_seed", None)  # None in nets pickled before it existed
+        if seed is not None:
             self.noise_generator_ = torch.Generator(device=self.device)
-            self.noise_generator_.manual_seed(int(self.noise_seed))
+            self.noise_generator_.manual_seed(int(seed))
         try:
             return super().partial_fit(X, y, classes, **fit_params)
         except _Interrupted as exc:
