@@ -1,5 +1,6 @@
 """The skorch bridge: a ``NeuralNet`` whose loss is the VAE's negative ELBO."""
 
+import numpy as np
 import torch
 from skorch import NeuralNet
 
@@ -17,6 +18,9 @@ def adam(params, **kwargs):
         return torch.optim.Adam(params, fused=True, **kwargs)
     except (RuntimeError, TypeError, ValueError):  # older torch, or unsupported device
         return torch.optim.Adam(params, **kwargs)
+
+
+_NOISE_STREAM = 0x6E6F6973  # "nois": tells the noise stream from others of one seed
 
 
 class _Interrupted(BaseException):
@@ -49,8 +53,10 @@ class VAENet(NeuralNet):
         (MIWAE), which is tighter and suits imputation.
     noise_seed : int or None, default=None
         Seeds the generator of the training noise (the draws of ``z``),
-        created on the net's device at the start of every ``partial_fit``
-        and dropped at its end. None uses torch's global RNG.
+        through a ``SeedSequence`` stream of its own, so it shares no draws
+        with generators seeded by the same number. The generator is created
+        on the net's device at the start of every ``partial_fit`` and
+        dropped at its end. None uses torch's global RNG.
     """
 
     def __init__(self, *args, beta=1.0, trim_fraction=0.0, n_train_samples=1,
@@ -65,8 +71,11 @@ class VAENet(NeuralNet):
         self.noise_generator_ = None
         seed = getattr(self, "noise_seed", None)  # None in nets pickled before it existed
         if seed is not None:
+            # A stream of its own: the same seed also seeds the batch order
+            # (and the caller's weight init), which must not share draws.
+            stream = np.random.SeedSequence([int(seed), _NOISE_STREAM])
             self.noise_generator_ = torch.Generator(device=self.device)
-            self.noise_generator_.manual_seed(int(seed))
+            self.noise_generator_.manual_seed(int(stream.generate_state(1)[0]))
         try:
             return super().partial_fit(X, y, classes, **fit_params)
         except _Interrupted as exc:
