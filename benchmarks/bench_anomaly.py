@@ -228,6 +228,11 @@ def main(argv=None):
     parser.add_argument("--large", type=int, default=100_000,
                         help="sets with more rows run one seed and subsample LOF/KNN/PyOD VAE")
     parser.add_argument("--subsample", type=int, default=20_000)
+    parser.add_argument("--novelty-max-rows", type=int, default=100_000,
+                        help="run the novelty protocol on sets up to this many rows")
+    parser.add_argument("--merge", nargs="+", default=None, metavar="JSON",
+                        help="combine result files of earlier runs (e.g. one per group) "
+                             "into --out instead of running")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--out", default="anomaly", help="results file stem")
     args = parser.parse_args(argv)
@@ -250,6 +255,8 @@ def main(argv=None):
         methods.update({"KNN": run_knn, "ECOD": run_ecod, "PyOD VAE": run_pyod_vae})
     novelty_methods = ["VAE", "IForest", "LOF", "PCA"] + (["KNN", "ECOD"] if use_pyod else [])
 
+    if args.merge:
+        return merge(args)
     tasks = load_tasks(names, args.group)
     records, novelty, contamination = [], [], []
     t_all = time.perf_counter()
@@ -266,7 +273,7 @@ def main(argv=None):
                 if "flagged" in info:
                     contamination.append({"dataset": name, "seed": seed, "method": method,
                                           "flagged": info["flagged"], "true": float(y.mean())})
-            if args.no_novelty:
+            if args.no_novelty or len(y) > args.novelty_max_rows:
                 continue
             # ADBench's semi-supervised protocol: half of the normals to train on.
             normal = np.flatnonzero(y == 0)
@@ -289,6 +296,7 @@ def main(argv=None):
 
     meta = {
         "seeds": seeds, "large": args.large, "subsample": args.subsample,
+        "novelty_max_rows": args.novelty_max_rows,
         "threads": args.threads, "total_seconds": total,
         "pyod_epochs": PYOD_EPOCHS if use_pyod else None,
         "machine": f"{platform.processor() or platform.machine()}, "
@@ -299,6 +307,31 @@ def main(argv=None):
     table = summarize(records, tasks, list(methods))
     nov_table = summarize(novelty, tasks, novelty_methods) if novelty else None
     RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{args.out}.json").write_text(json.dumps(
+        {"meta": meta, "summary": table, "novelty": nov_table, "records": records,
+         "novelty_records": novelty, "contamination": contamination, "reference": ref},
+        indent=1))
+    md = to_markdown(table, nov_table, contamination, meta, ref)
+    (RESULTS / f"{args.out}.md").write_text(md)
+    print(md)
+
+
+def merge(args):
+    """Combine the json files of several runs (same settings) into one report."""
+    parts = [json.loads(Path(f).read_text()) for f in args.merge]
+    meta = dict(parts[0]["meta"])
+    meta["total_seconds"] = sum(p["meta"]["total_seconds"] for p in parts)
+    meta["merged_from"] = [str(f) for f in args.merge]
+    records = [r for p in parts for r in p["records"]]
+    novelty = [r for p in parts for r in p["novelty_records"]]
+    contamination = [r for p in parts for r in p["contamination"]]
+    names = {r["dataset"].lower() for r in records}
+    tasks = load_tasks(names)
+    methods = parts[0]["summary"]["methods"]
+    table = summarize(records, tasks, methods)
+    nov_methods = parts[0]["novelty"]["methods"] if parts[0]["novelty"] else []
+    nov_table = summarize(novelty, tasks, nov_methods) if novelty else None
+    ref = reference_table()
     (RESULTS / f"{args.out}.json").write_text(json.dumps(
         {"meta": meta, "summary": table, "novelty": nov_table, "records": records,
          "novelty_records": novelty, "contamination": contamination, "reference": ref},
@@ -418,7 +451,8 @@ def to_markdown(table, nov_table, contamination, meta, ref):
     if nov_table:
         out += ["## Novelty protocol", "",
                 "ADBench's semi-supervised setting: per seed, train on a random half of the "
-                "normal rows, score the other half and every anomaly.", ""]
+                "normal rows, score the other half and every anomaly. Sets up to "
+                f"{meta.get('novelty_max_rows', 'all')} rows.", ""]
         out += _table(nov_table, "roc_auc", "ROC-AUC (novelty)", "{:.3f}")
         out += _table(nov_table, "seconds", "Fit + score seconds (novelty)", "{:.2f}")
     if contamination:

@@ -2,8 +2,9 @@
 
 from ._imputer import VAEImputer
 from ._outlier import VAEOutlierDetector
+from ._persistence import load, save
 from ._transformer import VAETransformer
 
 __version__ = "0.1.0"
 
-__all__ = ["VAEImputer", "VAEOutlierDetector", "VAETransformer", "__version__"]
+__all__ = ["VAEImputer", "VAEOutlierDetector", "VAETransformer", "__version__", "load", "save"]

@@ -1,6 +1,7 @@
 """Shared machinery of the public estimators: parameters, training, inference."""
 
 import copy
+import functools
 import math
 from numbers import Integral, Real
 
@@ -9,7 +10,6 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 
 from ._schema import TabularSchema, check_tabular, is_dataframe
@@ -17,6 +17,7 @@ from ._training import (
     BatchIterator,
     CosineSchedule,
     DivergenceGuard,
+    EarlyStopping,
     EpochProgressBar,
     KLWarmup,
     TensorData,
@@ -52,6 +53,30 @@ def _output_dtype(X):
 
 def _silent(*args, **kwargs):
     """A print that prints nothing (picklable, unlike a lambda)."""
+
+
+def atomic_fit(fit):
+    """Make a ``fit`` method all-or-nothing.
+
+    If ``fit`` raises (an error, a detected divergence, a ``KeyboardInterrupt``),
+    the estimator's ``__dict__`` is restored to what it was before the call:
+    a refit that fails keeps the previous model, schema and threshold
+    together, and a first fit that fails leaves an unfitted estimator
+    (:class:`~sklearn.exceptions.NotFittedError`, not a half-set one).
+    Training never mutates a fitted ``net_`` in place (a warm start trains a
+    copy), so restoring the attribute dict restores the model.
+    """
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        saved = self.__dict__.copy()
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    return wrapper
 
 
 def _check_hidden_layer_sizes(hidden_layer_sizes):
@@ -125,10 +150,11 @@ class _BaseVAE(BaseEstimator):
         """"constant" or "cosine" (decay over the planned steps); subclass hook."""
         return getattr(self, "learning_rate", "constant")
 
-    def _module_options(self, values, mask):
+    def _module_options(self, layout, values, mask):
         """Extra keyword arguments of :class:`VAEModule` (subclass hook).
 
-        ``values`` and ``mask`` are the encoded training rows (numpy).
+        ``layout`` is the schema's column layout, ``values`` and ``mask`` the
+        encoded training rows (numpy); the schema is not yet set on ``self``.
         """
         return {}
 
@@ -144,16 +170,21 @@ class _BaseVAE(BaseEstimator):
         """Fit the schema and train the network on validated ``X``.
 
         Sets ``schema_``, ``net_``, ``n_iter_``, ``loss_curve_``,
-        ``validation_scores_``, ``best_validation_score_`` and ``_seed``.
+        ``validation_scores_``, ``best_validation_score_`` and ``_seed``,
+        all at the end (:meth:`_commit_fit`): until then everything is built
+        in local variables, and a warm start trains a copy of ``net_``, so
+        an error or interrupt leaves the estimator as it was.
         """
         hidden = _check_hidden_layer_sizes(self.hidden_layer_sizes)
         device = check_device(self.device)
         continuing = self.warm_start and hasattr(self, "net_")
-        if not continuing:
-            self.schema_ = self._make_schema().fit(X if schema_input is None else schema_input)
-            self._seed = draw_seed(self.random_state)
-        values, mask = self.schema_.encode(X if schema_input is None else schema_input,
-                                           handle_unknown=self._handle_unknown())
+        if continuing:
+            schema, seed = self.schema_, self._seed
+        else:
+            schema = self._make_schema().fit(X if schema_input is None else schema_input)
+            seed = draw_seed(self.random_state)
+        values, mask = schema.encode(X if schema_input is None else schema_input,
+                                     handle_unknown=self._handle_unknown())
         data = TensorData(torch.from_numpy(values), torch.from_numpy(mask)).to(device)
 
         n_samples = len(data)
@@ -162,7 +193,7 @@ class _BaseVAE(BaseEstimator):
         train_split = None
         if use_valid:
             n_valid = min(n_samples - 1, max(1, math.ceil(self.validation_fraction * n_samples)))
-            perm = torch.randperm(n_samples, generator=torch_generator(self._seed + 1))
+            perm = torch.randperm(n_samples, generator=torch_generator(seed + 1))
             perm = perm.to(device)
             valid, data = data.subset(perm[:n_valid]), data.subset(perm[n_valid:])
             train_split = predefined_split(valid)
@@ -181,9 +212,9 @@ class _BaseVAE(BaseEstimator):
         callbacks = [
             ("divergence", DivergenceGuard(hint=(
                 f"The learning rate (learning_rate_init={self.learning_rate_init}) is "
-                "probably too high, or the data has extreme values: scale or clip the "
-                "features (e.g. StandardScaler, QuantileTransformer) or lower "
-                "learning_rate_init."
+                f"probably too high: lower it (e.g. to {self.learning_rate_init / 10:g}). "
+                "Very heavy-tailed features can also cause it: transform them (e.g. "
+                "QuantileTransformer). The estimator was left as it was before fit."
             ))),
             ("kl_warmup", KLWarmup(self.kl_warmup)),
             ("early_stopping", EarlyStopping(
@@ -199,69 +230,77 @@ class _BaseVAE(BaseEstimator):
             callbacks.append(("progress", EpochProgressBar(max_epochs)))
 
         n_done = len(self.net_.history) if continuing else 0
-        epoch_seed = self._seed + 2 + n_done
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(epoch_seed)
+        epoch_seed = seed + 2 + n_done
+        if continuing:
+            # Plain attributes, not set_params: skorch would re-initialize
+            # the module and optimizer that warm_start must keep. A copy, so
+            # a failed fit leaves the fitted net untouched.
+            net = copy.deepcopy(self.net_)
+            net.max_epochs, net.batch_size = max_epochs, batch_size
+            net.iterator_train__max_steps = max_steps
+            net.train_split, net.beta = train_split, self.beta
+            net.n_train_samples = self._train_samples()
+            net.verbose = max(0, int(self.verbose) - 1)
+            net.iterator_train__seed = net.noise_seed = epoch_seed
+            net.lr = self.learning_rate_init
+            for group in net.optimizer_.param_groups:
+                group["lr"], group["weight_decay"] = self.learning_rate_init, self.alpha
+            net.callbacks = callbacks
+            net.initialize_callbacks()
+            module = net.module_
+        else:
+            # Explicit generators (weights here, noise in the net, batch
+            # order in the iterator): torch's global RNG is never used, so
+            # fits in concurrent threads do not interact.
+            module = VAEModule(schema.layout_, self.n_components, hidden,
+                               generator=torch_generator(epoch_seed),
+                               **self._module_options(schema.layout_, values, mask))
+            net = VAENet(
+                module,
+                criterion=torch.nn.Identity,  # unused: get_loss computes the ELBO
+                optimizer=adam,
+                optimizer__weight_decay=self.alpha,
+                lr=self.learning_rate_init,
+                max_epochs=max_epochs,
+                batch_size=batch_size,
+                iterator_train=BatchIterator,
+                iterator_train__shuffle=True,
+                iterator_train__seed=epoch_seed,
+                iterator_train__max_steps=max_steps,
+                noise_seed=epoch_seed,
+                iterator_valid=BatchIterator,
+                train_split=train_split,
+                callbacks=callbacks,
+                beta=self.beta,
+                trim_fraction=self._trim_fraction(),
+                n_train_samples=self._train_samples(),
+                device=device,
+                verbose=max(0, int(self.verbose) - 1),
+            )
+        n_params = sum(p.numel() for p in module.parameters())
+        with cpu_threads(device, n_params, batch_size):
             if continuing:
-                # Plain attributes, not set_params: skorch would re-initialize
-                # the module and optimizer that warm_start must keep.
-                net = self.net_
-                net.max_epochs, net.batch_size = max_epochs, batch_size
-                net.iterator_train__max_steps = max_steps
-                net.train_split, net.beta = train_split, self.beta
-                net.n_train_samples = self._train_samples()
-                net.verbose = max(0, int(self.verbose) - 1)
-                net.iterator_train__seed = epoch_seed
-                net.lr = self.learning_rate_init
-                for group in net.optimizer_.param_groups:
-                    group["lr"], group["weight_decay"] = self.learning_rate_init, self.alpha
-                net.callbacks = callbacks
-                net.initialize_callbacks()
-                module = net.module_
+                net.partial_fit(data)
             else:
-                module = VAEModule(self.schema_.layout_, self.n_components, hidden,
-                                   **self._module_options(values, mask))
-                net = VAENet(
-                    module,
-                    criterion=torch.nn.Identity,  # unused: get_loss computes the ELBO
-                    optimizer=adam,
-                    optimizer__weight_decay=self.alpha,
-                    lr=self.learning_rate_init,
-                    max_epochs=max_epochs,
-                    batch_size=batch_size,
-                    iterator_train=BatchIterator,
-                    iterator_train__shuffle=True,
-                    iterator_train__seed=epoch_seed,
-                    iterator_train__max_steps=max_steps,
-                    iterator_valid=BatchIterator,
-                    train_split=train_split,
-                    callbacks=callbacks,
-                    beta=self.beta,
-                    trim_fraction=self._trim_fraction(),
-                    n_train_samples=self._train_samples(),
-                    device=device,
-                    verbose=max(0, int(self.verbose) - 1),
-                )
-            n_params = sum(p.numel() for p in module.parameters())
-            with cpu_threads(device, n_params, batch_size):
-                if continuing:
-                    net.partial_fit(data)
-                else:
-                    net.fit(data)
+                net.fit(data)
         # Drop what only training needs, so the fitted model pickles small.
         net.train_split = None
         for _, cb in net.callbacks_:
             cb.__dict__.pop("best_model_weights_", None)
-        self.net_ = net
         history = net.history
-        self.n_iter_ = len(history)
-        self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
-        if use_valid:
-            self.validation_scores_ = [-float(v) for v in history[:, "valid_loss"]]
-            self.best_validation_score_ = max(self.validation_scores_)
-        else:
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
+        validation_scores = ([-float(v) for v in history[:, "valid_loss"]]
+                             if use_valid else None)
+        return self._commit_fit(
+            schema_=schema, _seed=seed, net_=net, n_iter_=len(history),
+            loss_curve_=[float(v) for v in history[:, "train_loss"]],
+            validation_scores_=validation_scores,
+            best_validation_score_=max(validation_scores) if use_valid else None,
+        )
+
+    def _commit_fit(self, **fitted):
+        """Set the fitted attributes of a training run, all at once."""
+        for name, value in fitted.items():
+            setattr(self, name, value)
         return self
 
     # -- inference -------------------------------------------------------------

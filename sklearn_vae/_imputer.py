@@ -10,9 +10,9 @@ from sklearn.impute import MissingIndicator
 from sklearn.utils._param_validation import Interval, MissingValues
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import _BaseVAE
-from ._schema import _pandas
-from .utils import torch_generator
+from ._base import _BaseVAE, atomic_fit
+from ._schema import CONTINUOUS, _pandas
+from .utils import saturating_cast, torch_generator
 from .utils._compat import _check_feature_names_in
 
 
@@ -265,7 +265,7 @@ class VAEImputer(TransformerMixin, _BaseVAE):
     def _train_samples(self):
         return self.n_train_samples
 
-    def _module_options(self, values, mask):
+    def _module_options(self, layout, values, mask):
         return {"heteroscedastic": True, "init": "orthogonal"}
 
     def _validate_input(self, X, *, reset):
@@ -284,6 +284,7 @@ class VAEImputer(TransformerMixin, _BaseVAE):
 
     # -- fit / transform -----------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
     def fit(self, X, y=None):
         """Train the VAE on the incomplete ``X``.
 
@@ -359,7 +360,18 @@ class VAEImputer(TransformerMixin, _BaseVAE):
                 else:
                     out[rows[sel], j] = filled[sel, j]
         empty = self._empty_features
-        if not self.keep_empty_features and empty.any():
+        if self.keep_empty_features:
+            # Never observed in fit: 0 (False for a boolean column), as the
+            # array path and IterativeImputer, not the model's arbitrary guess.
+            for j in np.flatnonzero(empty):
+                spec = self.schema_.specs_[j]
+                fill = 0 if spec.kind == CONTINUOUS else spec.levels[0]
+                idx = np.flatnonzero(missing[:, j])
+                if pd is not None:
+                    out.iloc[idx, j] = fill
+                else:
+                    out[idx, j] = fill
+        elif empty.any():
             out = (out.loc[:, ~empty] if pd is not None else out[:, ~empty])
         if self.add_indicator:
             ind = self.indicator_.transform(np.where(missing, np.nan, 0.0))
@@ -382,7 +394,7 @@ class VAEImputer(TransformerMixin, _BaseVAE):
                 values = self._posterior_draw(X_rows)
             else:
                 values = self._conditional_mean(X_rows)
-            Xt[rows] = np.where(missing[rows], values, X_rows)
+            Xt[rows] = np.where(missing[rows], saturating_cast(values, Xt.dtype), X_rows)
         empty = self._empty_features
         if self.keep_empty_features:
             Xt[:, empty] = np.where(missing[:, empty], 0.0, X[:, empty])

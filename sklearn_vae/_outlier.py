@@ -9,7 +9,7 @@ from sklearn.base import OutlierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import _BaseVAE
+from ._base import _BaseVAE, atomic_fit
 
 
 def medcouple(x, max_samples=2000, random_state=0):
@@ -309,7 +309,7 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
     def _trim_fraction(self):
         return self.trim_fraction
 
-    def _module_options(self, values, mask):
+    def _module_options(self, layout, values, mask):
         """Per-column variance floors: the dequantization noise of discrete columns.
 
         A Gaussian fitted to a column that takes few distinct values (counts,
@@ -321,7 +321,7 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         so its contribution stays bounded; continuous columns (tiny steps) keep
         the global floor.
         """
-        n_cont = self.schema_.layout_.n_continuous
+        n_cont = layout.n_continuous
         floor = np.full(n_cont, 1e-3)
         for j in range(n_cont):
             levels = np.unique(values[mask[:, j] > 0, j])
@@ -338,6 +338,7 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         return [("trim_warmup", TrimWarmup(self.trim_fraction, warmup))]
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
     def fit(self, X, y=None):
         """Train the VAE on ``X`` and set the threshold ``offset_``.
 
@@ -356,6 +357,13 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         X = self._validate_input(X, reset=reset)
         self._fit_net(X)
         scores = self._anomaly_scores(X)
+        if not np.isfinite(scores).all():
+            raise FloatingPointError(
+                f"{int((~np.isfinite(scores)).sum())} training rows got a non-finite "
+                f"anomaly score (anomaly_score={self.anomaly_score!r}), so no threshold "
+                "can be set. Check the training data for extreme values, or use "
+                "anomaly_score='likelihood'."
+            )
         if self.contamination == "auto":
             self.offset_ = adjusted_lower_fence(scores, random_state=self._seed + 4)
         else:
@@ -503,7 +511,7 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         check_is_fitted(self)
         decision = self.decision_function(X)
         is_inlier = np.ones(decision.shape[0], dtype=int)
-        is_inlier[decision < 0] = -1
+        is_inlier[~(decision >= 0)] = -1  # a NaN score is never called an inlier
         return is_inlier
 
     def score(self, X, y=None):

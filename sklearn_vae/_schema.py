@@ -37,6 +37,12 @@ Column kinds
   by ``categorical_features``), levels = the values seen in training.
 
 NaN, None and ``pd.NA`` mark missing entries (mask 0) in every column.
+
+Both continuous maps work over the whole float64 range (statistics and knots
+on an exact power-of-two rescaling; a constant column encodes to exactly 0),
+encoded values are clipped to +-1e12 scale units (an absurd entry at
+inference stays finite through the network), and decoded values saturate at
+the float64 range instead of overflowing to inf.
 """
 
 import numbers
@@ -236,22 +242,85 @@ def _as_float(col, label):
 
 # -- continuous transforms ------------------------------------------------------
 
+# Encoded continuous values are clipped to +-_MAX_ENCODED (in units of the
+# column's scale). Training data never reaches it (standardized values stay
+# within sqrt(n_samples)); at inference it keeps a row with an absurd entry
+# (1e200 in a column of unit scale) finite through the network, whose squares
+# and sums would otherwise overflow to inf and NaN: such a row gets a very low,
+# finite score instead.
+_MAX_ENCODED = 1e12
+_FLOAT_MAX = np.finfo(np.float64).max
+
+
+def _clip_encoded(y):
+    return np.clip(y, -_MAX_ENCODED, _MAX_ENCODED)
+
+
+def _pow2_exponent(x):
+    """``e`` with ``max |x| / 2**e`` in [1, 2) (0 when ``x`` is empty or all 0).
+
+    Dividing by a power of two is exact (``np.ldexp``), so statistics of
+    ``x / 2**e`` scaled back by ``2**e`` are those of ``x``, without the
+    overflow of squaring 1e155 or the underflow of squaring 1e-300.
+    """
+    m = float(np.max(np.abs(x))) if len(x) else 0.0
+    return int(np.frexp(m)[1]) - 1 if m > 0 else 0
+
+
+def _standardize(x, mean, scale):
+    """``(x - mean) / scale``, overflow-safe, clipped to +-_MAX_ENCODED."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = (x - mean) / scale
+        overflow = np.isinf(y) & np.isfinite(x)  # x - mean beyond the float64 range
+        if overflow.any():
+            y = np.where(overflow, x / scale - mean / scale, y)
+    return _clip_encoded(y)
+
+
+def _unstandardize(y, mean, scale):
+    """``y * scale + mean``, saturated at the float64 range instead of inf."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = y * scale + mean
+        overflow = ~np.isfinite(x) & np.isfinite(y)
+        if overflow.any():  # y * scale overflows though the sum may not
+            x = np.where(overflow, (y * (0.5 * scale) + 0.5 * mean) * 2.0, x)
+    return np.clip(x, -_FLOAT_MAX, _FLOAT_MAX)
+
+
 class _Standard:
-    """``(x - mean) / scale``; constant log-Jacobian ``-log scale``."""
+    """``(x - mean) / scale``; constant log-Jacobian ``-log scale``.
+
+    Robust over the whole float64 range: the statistics are computed on
+    ``x / 2**e`` (an exact rescaling to magnitudes in [1, 2)), so values at
+    1e155 do not overflow when squared and values at 1e-300 do not underflow;
+    the mean gets one correction pass (``mean += mean(x - mean)``). A column
+    is constant only when all its observed values are equal: then
+    ``mean`` is that value exactly (so training rows encode to exactly 0,
+    whatever its magnitude) and ``scale`` is 1, as in
+    :class:`~sklearn.preprocessing.StandardScaler`. Any spread, however
+    small relative to the values, is standardized.
+    """
 
     def fit(self, x):
         x = x[~np.isnan(x)]
-        mean = float(x.mean()) if len(x) else 0.0
-        std = float(x.std()) if len(x) else 0.0
-        tiny = 10 * np.finfo(np.float64).eps * max(1.0, abs(mean))
-        self.mean, self.scale = mean, (std if std > tiny else 1.0)
+        if len(x) == 0 or x.min() == x.max():  # never observed, or constant
+            self.mean, self.scale = (float(x[0]) if len(x) else 0.0), 1.0
+            return self
+        e = _pow2_exponent(x)
+        y = np.ldexp(x, -e)
+        mean = y.mean()
+        mean += (y - mean).mean()
+        std = np.sqrt(np.mean(np.square(y - mean)))
+        self.mean = float(np.ldexp(mean, e))
+        # A spread between subnormals can round to 0 when scaled back.
+        self.scale = max(float(np.ldexp(std, e)), float(np.nextafter(0.0, 1.0)))
         return self
 
     def forward(self, x):
-        return (x - self.mean) / self.scale
+        return _standardize(x, self.mean, self.scale)
 
     def inverse(self, y):
-        return y * self.scale + self.mean
+        return _unstandardize(y, self.mean, self.scale)
 
     def log_jacobian(self, x):
         return np.full(x.shape, -np.log(self.scale))
@@ -290,12 +359,21 @@ class _QuantileNormal:
         xs = np.sort(x[~np.isnan(x)])
         n = len(xs)
         uniq = np.unique(xs)
-        if len(uniq) < 2:  # constant or never observed: shift only
-            c = uniq[0] if n else 0.0
-            self.knots_x = np.array([c, c + 1.0])
-            self.knots_y = np.array([0.0, 1.0])
+        # Knots of extreme magnitude (beyond 2**+-64) are kept divided by
+        # 2**exponent, an exact rescaling, so differences and slopes between
+        # them neither overflow (1e308) nor underflow (1e-300).
+        self.exponent = 0
+        if len(uniq) < 2:  # constant or never observed: shift only (slope 1)
+            c = float(uniq[0]) if n else 0.0
+            d = max(1.0, float(np.spacing(abs(c))))  # c + 1 == c beyond 2**53
+            self.knots_x = np.array([c - d, c]) if c > 0 else np.array([c, c + d])
+            self.knots_y = np.array([-d, 0.0]) if c > 0 else np.array([0.0, d])
             self.band_x, self.band_lo, self.band_hi = np.array([c]), np.zeros(1), np.ones(1)
         else:
+            e = _pow2_exponent(xs)
+            if not -64 <= e <= 64:
+                self.exponent = e
+                xs, uniq = np.ldexp(xs, -e), np.ldexp(uniq, -e)
             n_knots = int(min(self.max_knots, max(10, n // self.points_per_knot)))
             if len(uniq) <= n_knots:
                 knots = uniq
@@ -310,6 +388,13 @@ class _QuantileNormal:
         self.log_slopes_ = np.log(np.diff(self.knots_y) / np.diff(self.knots_x))
         return self
 
+    def _scaled(self, x):
+        e = getattr(self, "exponent", 0)
+        if not e:
+            return x
+        with np.errstate(over="ignore"):
+            return np.ldexp(x, -e)
+
     @staticmethod
     def _interp(v, kv, kw, log_slopes):
         out = np.interp(v, kv, kw)
@@ -320,7 +405,9 @@ class _QuantileNormal:
         return out
 
     def forward(self, x):
-        return self._interp(x, self.knots_x, self.knots_y, self.log_slopes_)
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = self._interp(self._scaled(x), self.knots_x, self.knots_y, self.log_slopes_)
+        return _clip_encoded(y)
 
     def inverse(self, y):
         """Empirical quantile function at ``Phi(y)`` (snaps to tied values)."""
@@ -332,10 +419,14 @@ class _QuantileNormal:
         with np.errstate(invalid="ignore", divide="ignore"):
             t = np.clip((p - hi[prev]) / gap, 0.0, 1.0)
         between = bx[prev] + t * (bx[i] - bx[prev])
-        return np.where((p >= lo[i]) | (gap <= 0), bx[i], between)
+        x = np.where((p >= lo[i]) | (gap <= 0), bx[i], between)
+        e = getattr(self, "exponent", 0)
+        return np.ldexp(x, e) if e else x
 
     def log_jacobian(self, x):
-        kx, ls = self.knots_x, self.log_slopes_
+        e = getattr(self, "exponent", 0)
+        x = self._scaled(x)
+        kx, ls = self.knots_x, self.log_slopes_ - e * np.log(2.0)
         last = len(ls) - 1
         j = np.searchsorted(kx, x, side="left")
         on_knot = (j < len(kx)) & (kx[np.minimum(j, len(kx) - 1)] == x)
@@ -583,7 +674,7 @@ class TabularSchema:
         if self._all_standard and not is_dataframe(X):
             X = np.asarray(X, dtype=np.float64)
             mask = ~np.isnan(X)
-            values = np.where(mask, (X - self.mean_) / self.scale_, 0.0)
+            values = np.where(mask, _standardize(X, self.mean_, self.scale_), 0.0)
             out = values.astype(dtype, copy=False), mask.astype(dtype)
             if log_jacobian:
                 out += (np.where(mask, -np.log(self.scale_), 0.0),)
@@ -675,7 +766,7 @@ class TabularSchema:
         """
         cont_mean = np.asarray(cont_mean, dtype=np.float64)
         if self._all_standard:
-            return cont_mean * self.scale_ + self.mean_
+            return _unstandardize(cont_mean, self.mean_, self.scale_)
         decoded, ib, ic = [], 0, 0
         for c, spec in enumerate(self._ordered):
             if spec.kind == CONTINUOUS:
@@ -693,7 +784,7 @@ class TabularSchema:
         """User rows from encoded draws of ``p(x|z)`` (layout ``[cont | bin | one-hot]``)."""
         values = np.asarray(values, dtype=np.float64)
         if self._all_standard:
-            return values * self.scale_ + self.mean_
+            return _unstandardize(values, self.mean_, self.scale_)
         decoded, start = [], 0
         for spec in self._ordered:
             if spec.kind == CONTINUOUS:

@@ -2,9 +2,11 @@
 
 import numpy as np
 from sklearn.base import TransformerMixin, _fit_context
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._base import _BaseVAE, _output_dtype
+from ._base import _BaseVAE, _output_dtype, atomic_fit
+from ._schema import _MAX_ENCODED
+from .utils import saturating_cast
 from .utils._compat import _check_feature_names_in
 
 
@@ -199,6 +201,7 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         self.handle_unknown = handle_unknown
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
     def fit(self, X, y=None):
         """Train the VAE on ``X``.
 
@@ -254,11 +257,16 @@ class VAETransformer(TransformerMixin, _BaseVAE):
                 f"inverse_transform expects an array of shape (n_samples, "
                 f"{self.n_components}) (the latent codes), got shape {Z.shape}."
             )
-        dtype = Z.dtype if Z.dtype in (np.float32, np.float64) else np.float64
-        decoded = self._decode_mean(Z.astype(np.float64))
+        Z = check_array(Z, dtype=[np.float64, np.float32], ensure_min_samples=0,
+                        input_name="latent codes")
+        dtype = Z.dtype
+        # Codes beyond the encoder's clipping bound are far outside the N(0, I)
+        # prior; clipping them keeps the decoder's output finite.
+        Z = np.clip(Z.astype(np.float64), -_MAX_ENCODED, _MAX_ENCODED)
+        decoded = self._decode_mean(Z)
         if self.schema_.tabular_:
             return decoded
-        return decoded.astype(dtype, copy=False)
+        return saturating_cast(decoded, dtype)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the latent features: ``vae0``, ``vae1``, ...

@@ -1,6 +1,14 @@
 """Training engine: the only package that imports skorch."""
 
-from ._callbacks import CosineSchedule, DivergenceGuard, EpochProgressBar, KLWarmup, TrimWarmup
+from ._callbacks import (
+    CosineSchedule,
+    DivergenceGuard,
+    EarlyStopping,
+    EpochProgressBar,
+    KLWarmup,
+    StopTraining,
+    TrimWarmup,
+)
 from ._data import BatchIterator, TensorData
 from ._net import VAENet, adam
 
@@ -8,8 +16,10 @@ __all__ = [
     "BatchIterator",
     "CosineSchedule",
     "DivergenceGuard",
+    "EarlyStopping",
     "EpochProgressBar",
     "KLWarmup",
+    "StopTraining",
     "TensorData",
     "TrimWarmup",
     "VAENet",

@@ -3,6 +3,28 @@
 import math
 
 from skorch.callbacks import Callback
+from skorch.callbacks import EarlyStopping as _SkorchEarlyStopping
+
+
+class StopTraining(KeyboardInterrupt):
+    """How a callback ends training normally.
+
+    skorch ends training when a callback raises ``KeyboardInterrupt`` (its
+    ``EarlyStopping`` does); ``VAENet`` tells that apart from a real Ctrl-C,
+    which it lets propagate, by this subclass.
+    """
+
+
+class EarlyStopping(_SkorchEarlyStopping):
+    """skorch's ``EarlyStopping``, stopping with :class:`StopTraining`."""
+
+    def on_epoch_end(self, net, **kwargs):
+        try:
+            super().on_epoch_end(net, **kwargs)
+        except KeyboardInterrupt as exc:
+            if isinstance(exc, StopTraining) or self.misses_ != self.patience:
+                raise  # a real interrupt, not the patience running out
+            raise StopTraining() from None
 
 
 class KLWarmup(Callback):
@@ -22,17 +44,65 @@ class KLWarmup(Callback):
 
 
 class DivergenceGuard(Callback):
-    """Stop with a clear error as soon as the training loss is not finite."""
+    """Stop with a clear error when training diverges.
 
-    def __init__(self, hint=""):
+    Two tests, on the training loss (negative bound, nats per row):
+
+    - a batch loss that is NaN or infinite;
+    - a loss that explodes relative to its own history without becoming
+      inf: the median of the last ``window`` batch losses exceeds the loss
+      of the first batch of this ``fit`` (the starting model) by more than
+      ``factor`` times ``max(|first loss|, n_columns)``. The loss is a sum
+      over columns and an untrained model scores about 1.4 nats per column,
+      so with ``factor=100`` the bound is ~100 times worse than the
+      untrained model. Healthy runs stayed below 2x (all three estimators
+      on digits, breast cancer, Cauchy, t(0.7), lognormal, spiky and
+      contaminated data, learning rates 1e-3 and 1e-2), a 50x margin;
+      ``learning_rate_init=1`` mostly gave 1e5-1e10x, ``10`` gave 1e21x.
+      The median over a window ignores single bad batches (a batch holding
+      an extreme row cost up to 2000x the typical loss in healthy runs).
+
+    The error names the likely causes, given by ``hint``.
+    """
+
+    def __init__(self, hint="", factor=100.0, window=25):
         self.hint = hint
+        self.factor = factor
+        self.window = window
+
+    def on_train_begin(self, net, **kwargs):
+        self.reference_ = None
+        self.recent_ = []
 
     def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
-        if training and loss is not None and not math.isfinite(float(loss.detach())):
+        if not training or loss is None:
+            return
+        value = float(loss.detach())
+        if not math.isfinite(value):
             epoch = len(net.history)
             raise FloatingPointError(
-                f"Training diverged: the loss became {float(loss.detach())} in epoch {epoch}. "
-                f"{self.hint}"
+                f"Training diverged: the loss became {value} in epoch {epoch}. {self.hint}"
+            )
+        if getattr(self, "reference_", None) is None:
+            self.on_train_begin(net)
+            self.reference_ = value
+        self.recent_ = (self.recent_ + [value])[-self.window:]
+        if len(self.recent_) >= min(5, self.window):
+            self._check(net)
+
+    def on_epoch_end(self, net, **kwargs):
+        if getattr(self, "recent_", None):
+            self._check(net)
+
+    def _check(self, net):
+        median = float(sorted(self.recent_)[len(self.recent_) // 2])
+        n_columns = getattr(getattr(net.module_, "layout", None), "n_columns", 1)
+        scale = max(abs(self.reference_), float(n_columns), 1.0)
+        if median > self.reference_ + self.factor * scale:
+            raise FloatingPointError(
+                f"Training diverged: the training loss rose from {self.reference_:.4g} "
+                f"(first batch) to {median:.4g} (median of the last {len(self.recent_)} "
+                f"batches) in epoch {len(net.history)}. {self.hint}"
             )
 
 
@@ -56,6 +126,10 @@ class EpochProgressBar(Callback):
         self.bar_.update(1)
 
     def on_train_end(self, net, **kwargs):
+        self.close()
+
+    def close(self):
+        """Close the bar (also called when training is interrupted)."""
         bar = self.__dict__.pop("bar_", None)
         if bar is not None:
             bar.close()

@@ -1,8 +1,10 @@
 """The skorch bridge: a ``NeuralNet`` whose loss is the VAE's negative ELBO."""
 
+import numpy as np
 import torch
 from skorch import NeuralNet
 
+from ._callbacks import EpochProgressBar, StopTraining
 from ._data import TensorData
 
 
@@ -18,12 +20,22 @@ def adam(params, **kwargs):
         return torch.optim.Adam(params, **kwargs)
 
 
+_NOISE_STREAM = 0x6E6F6973  # "nois": tells the noise stream from others of one seed
+
+
+class _Interrupted(BaseException):
+    """Carries a KeyboardInterrupt past skorch, which would swallow it."""
+
+
 class VAENet(NeuralNet):
     """skorch ``NeuralNet`` training a :class:`~sklearn_vae.nn.VAEModule`.
 
     Batches are ``{"x": values, "mask": mask}`` dicts (see ``BatchIterator``);
-    the module's forward takes them as keyword arguments. Only ``get_loss``
-    and ``get_dataset`` are overridden.
+    the module's forward takes them as keyword arguments. ``get_loss`` and
+    ``get_dataset`` are overridden; ``infer`` passes the noise generator to
+    the module; ``partial_fit`` (which ``fit`` calls) lets a
+    ``KeyboardInterrupt`` propagate instead of ending training silently as
+    skorch does, so the estimator can leave itself as it was.
 
     Parameters
     ----------
@@ -39,13 +51,54 @@ class VAENet(NeuralNet):
         Importance samples of the training objective: 1 trains on the
         negative ELBO, ``K > 1`` on the negative IWAE bound with ``K`` draws
         (MIWAE), which is tighter and suits imputation.
+    noise_seed : int or None, default=None
+        Seeds the generator of the training noise (the draws of ``z``),
+        through a ``SeedSequence`` stream of its own, so it shares no draws
+        with generators seeded by the same number. The generator is created
+        on the net's device at the start of every ``partial_fit`` and
+        dropped at its end. None uses torch's global RNG.
     """
 
-    def __init__(self, *args, beta=1.0, trim_fraction=0.0, n_train_samples=1, **kwargs):
+    def __init__(self, *args, beta=1.0, trim_fraction=0.0, n_train_samples=1,
+                 noise_seed=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.beta = beta
         self.trim_fraction = trim_fraction
         self.n_train_samples = n_train_samples
+        self.noise_seed = noise_seed
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        self.noise_generator_ = None
+        seed = getattr(self, "noise_seed", None)  # None in nets pickled before it existed
+        if seed is not None:
+            # A stream of its own: the same seed also seeds the batch order
+            # (and the caller's weight init), which must not share draws.
+            stream = np.random.SeedSequence([int(seed), _NOISE_STREAM])
+            self.noise_generator_ = torch.Generator(device=self.device)
+            self.noise_generator_.manual_seed(int(stream.generate_state(1)[0]))
+        try:
+            return super().partial_fit(X, y, classes, **fit_params)
+        except _Interrupted as exc:
+            for _, cb in getattr(self, "callbacks_", []):
+                if isinstance(cb, EpochProgressBar):
+                    cb.close()
+            raise exc.__cause__ from None
+        finally:
+            self.noise_generator_ = None
+
+    def fit_loop(self, X, y=None, **fit_params):
+        try:
+            return super().fit_loop(X, y, **fit_params)
+        except StopTraining:
+            raise  # a callback ended training: skorch handles it as a normal stop
+        except KeyboardInterrupt as exc:
+            raise _Interrupted() from exc
+
+    def infer(self, x, **fit_params):
+        generator = getattr(self, "noise_generator_", None)
+        if generator is not None:
+            fit_params = {**fit_params, "generator": generator}
+        return super().infer(x, **fit_params)
 
     def initialize(self):
         super().initialize()
@@ -68,7 +121,8 @@ class VAENet(NeuralNet):
         beta = self.kl_weight_ if training else self.beta
         if self.n_train_samples > 1:
             loss = self.module_.negative_iwae_bound(
-                X["x"], X["mask"], self.n_train_samples, beta, out=y_pred)
+                X["x"], X["mask"], self.n_train_samples, beta, out=y_pred,
+                generator=getattr(self, "noise_generator_", None))
         else:
             loss = self.module_.negative_elbo(X["x"], X["mask"], y_pred, beta)
         trim = getattr(self, "trim_fraction_", self.trim_fraction)

@@ -45,13 +45,38 @@ class VAEOutput(NamedTuple):
     z: Tensor
 
 
-def mlp(n_in: int, hidden: tuple, n_out: int) -> nn.Sequential:
+def mlp(n_in: int, hidden: tuple, n_out: int, device=None) -> nn.Sequential:
     layers = []
     for width in hidden:
-        layers += [nn.Linear(n_in, width), nn.ReLU()]
+        layers += [nn.Linear(n_in, width, device=device), nn.ReLU()]
         n_in = width
-    layers.append(nn.Linear(n_in, n_out))
+    layers.append(nn.Linear(n_in, n_out, device=device))
     return nn.Sequential(*layers)
+
+
+def _init_linear(layer: nn.Linear, init: str, generator: torch.Generator):
+    """Initialize ``layer`` from ``generator`` (never torch's global RNG).
+
+    "default" draws what ``nn.Linear.reset_parameters`` draws (uniform
+    weights and biases in +-1/sqrt(fan_in)); "orthogonal" what
+    ``nn.init.orthogonal_`` does (QR of a Gaussian matrix, signs fixed by
+    the diagonal of R), with zero biases.
+    """
+    weight, bias = layer.weight, layer.bias
+    with torch.no_grad():
+        if init == "orthogonal":
+            rows, cols = weight.shape
+            flat = torch.randn(rows, cols, generator=generator)
+            if rows < cols:
+                flat = flat.T
+            q, r = torch.linalg.qr(flat)
+            q = q * torch.diagonal(r).sign()
+            weight.copy_(q.T if rows < cols else q)
+            bias.zero_()
+        else:
+            bound = 1.0 / math.sqrt(weight.shape[1]) if weight.shape[1] else 0.0
+            weight.uniform_(-bound, bound, generator=generator)
+            bias.uniform_(-bound, bound, generator=generator)
 
 
 class VAEModule(nn.Module):
@@ -77,10 +102,15 @@ class VAEModule(nn.Module):
     init : {"default", "orthogonal"}
         Weight initialization of the linear layers: torch's default, or
         orthogonal weights with zero biases (as in the MIWAE reference code).
+    generator : torch.Generator or None
+        CPU generator the initial weights are drawn from. None uses torch's
+        global RNG, as ``nn.Linear`` does; with a generator the global RNG is
+        neither read nor advanced, so modules built in several threads at
+        once are reproducible.
     """
 
     def __init__(self, layout, n_components, hidden_layer_sizes, min_variance=1e-3,
-                 heteroscedastic=False, init="default"):
+                 heteroscedastic=False, init="default", generator=None):
         super().__init__()
         self.layout = ColumnLayout(*layout)
         self.n_components = int(n_components)
@@ -94,16 +124,26 @@ class VAEModule(nn.Module):
         self.heteroscedastic = bool(heteroscedastic)
         n_values, n_columns = self.layout.n_values, self.layout.n_columns
         hidden = tuple(int(h) for h in hidden_layer_sizes)
+        self.hidden_layer_sizes = hidden
         n_out = n_values + (self.layout.n_continuous if self.heteroscedastic else 0)
-        self.encoder = mlp(n_values + n_columns, hidden, 2 * self.n_components)
-        self.decoder = mlp(self.n_components, hidden[::-1], n_out)
-        if init == "orthogonal":
+        if init not in ("default", "orthogonal"):
+            raise ValueError(f"init must be 'default' or 'orthogonal', got {init!r}.")
+        # With a generator, layers are built without drawing (on the meta
+        # device), then filled from the generator.
+        device = "meta" if generator is not None else None
+        self.encoder = mlp(n_values + n_columns, hidden, 2 * self.n_components, device)
+        self.decoder = mlp(self.n_components, hidden[::-1], n_out, device)
+        if generator is not None:
+            self.encoder.to_empty(device="cpu")
+            self.decoder.to_empty(device="cpu")
+            for layer in self.modules():
+                if isinstance(layer, nn.Linear):
+                    _init_linear(layer, init, generator)
+        elif init == "orthogonal":
             for layer in self.modules():
                 if isinstance(layer, nn.Linear):
                     nn.init.orthogonal_(layer.weight)
                     nn.init.zeros_(layer.bias)
-        elif init != "default":
-            raise ValueError(f"init must be 'default' or 'orthogonal', got {init!r}.")
         # Learned per-column observation variance, initialised at 1 (with
         # heteroscedastic=True, a per-column offset of the decoded variance).
         self.register_buffer("min_variance", floor)
@@ -131,9 +171,11 @@ class VAEModule(nn.Module):
     def decode(self, z: Tensor) -> Tensor:
         return self.decoder(z)
 
-    def forward(self, x: Tensor, mask: Tensor) -> VAEOutput:
+    def forward(self, x: Tensor, mask: Tensor, generator=None) -> VAEOutput:
+        """Encode, draw ``z ~ q(z|x)`` (noise from ``generator``), decode."""
         mu, logvar = self.encode(x, mask)
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        z = mu + eps * torch.exp(0.5 * logvar)
         return VAEOutput(self.decode(z), mu, logvar, z)
 
     # -- likelihood --------------------------------------------------------
@@ -199,20 +241,21 @@ class VAEModule(nn.Module):
         return nll + beta * kl_to_standard_normal(out.mu, out.logvar)
 
     def negative_iwae_bound(self, x: Tensor, mask: Tensor, n_samples: int, beta=1.0,
-                            out: VAEOutput = None) -> Tensor:
+                            out: VAEOutput = None, generator=None) -> Tensor:
         """Per-row negative importance-weighted bound (IWAE / MIWAE), shape ``(n,)``.
 
         ``-log (1/K) sum_k p(x_obs|z_k) p(z_k)^beta / q(z_k|x)^beta`` with
         ``K = n_samples`` fresh draws ``z_k ~ q(z|x)``. Tighter than the ELBO
         (equal to it for ``K = 1``); the objective MIWAE trains on. ``out``
-        reuses the posterior parameters of a forward pass.
+        reuses the posterior parameters of a forward pass; the draws come
+        from ``generator`` (torch's global RNG when None).
         """
         if out is None:
             mu, logvar = self.encode(x, mask)
         else:
             mu, logvar = out.mu, out.logvar
-        eps = torch.randn((int(n_samples),) + tuple(mu.shape), device=mu.device,
-                          dtype=mu.dtype)
+        eps = torch.randn((int(n_samples),) + tuple(mu.shape), generator=generator,
+                          device=mu.device, dtype=mu.dtype)
         z = mu + eps * torch.exp(0.5 * logvar)
         log_px = self.column_log_prob(x, mask, self.decode(z)).sum(dim=-1)
         log_w = log_px + beta * (

@@ -1,5 +1,17 @@
 """Internal helpers."""
 
-from ._validation import check_device, cpu_threads, draw_seed, torch_generator
+from ._validation import (
+    check_device,
+    cpu_threads,
+    draw_seed,
+    saturating_cast,
+    torch_generator,
+)
 
-__all__ = ["check_device", "cpu_threads", "draw_seed", "torch_generator"]
+__all__ = [
+    "check_device",
+    "cpu_threads",
+    "draw_seed",
+    "saturating_cast",
+    "torch_generator",
+]

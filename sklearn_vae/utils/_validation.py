@@ -1,5 +1,6 @@
 """Small validation helpers shared by the estimators."""
 
+import threading
 from contextlib import contextmanager
 
 import numpy as np
@@ -21,12 +22,35 @@ def check_device(device):
                 f"device={device!r} is not a valid torch device; use 'auto', 'cpu' "
                 "or 'cuda'."
             ) from exc
+    if resolved.type not in ("cpu", "cuda"):
+        why = {
+            "mps": "inference runs in float64, which Apple's MPS backend does not "
+                   "support",
+            "meta": "meta tensors hold no data, so nothing can be trained",
+        }.get(resolved.type, "only CPU and CUDA devices are supported")
+        raise ValueError(
+            f"device={device!r} is not supported: {why}. Use device='cpu', 'cuda' or "
+            "'auto'."
+        )
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"device={device!r} was requested but CUDA is not available on this "
             "machine; use device='auto' or device='cpu'."
         )
     return resolved
+
+
+def saturating_cast(a, dtype):
+    """``a.astype(dtype)``, with values beyond the range of ``dtype`` clipped to it.
+
+    A float64 result near 3.4e38 cast to float32 would otherwise become inf.
+    """
+    a = np.asarray(a)
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f" and a.dtype.kind == "f" and dtype.itemsize < a.dtype.itemsize:
+        big = np.finfo(dtype).max
+        a = np.clip(a, -big, big)
+    return a.astype(dtype, copy=False)
 
 
 def draw_seed(random_state):
@@ -53,6 +77,15 @@ def torch_generator(seed, device="cpu"):
 _SMALL_WORK = 5e7
 
 
+# Concurrent fits (threads) share torch's thread setting: the first to start
+# records it, each sets its own count under the lock, the last to finish
+# restores the recorded value. With torch's OpenMP backend (the default
+# builds) the count is per calling thread, so a fit in one thread does not
+# change the count another fit runs with.
+_THREADS_LOCK = threading.Lock()
+_THREADS_STATE = {"active": 0, "user": None}
+
+
 @contextmanager
 def cpu_threads(device, n_params, batch_size):
     """Run a small network's CPU training on one thread; restore the setting after.
@@ -63,14 +96,30 @@ def cpu_threads(device, n_params, batch_size):
     faster (load_digits fit: 7 s vs 77 s). The rule depends only on the
     model and batch size, never on timings, so a fixed ``random_state``
     still gives bit-identical fits (results differ by ulps between thread
-    counts). Larger work, or a GPU, keeps torch's own setting.
+    counts). Larger work, or a GPU, keeps torch's own setting: the count
+    found when the fit (or the first of several concurrent fits) started.
+
+    Thread-safe: fits running at once in several threads each train with the
+    count they would use alone, and torch's setting is restored when the
+    last one ends.
     """
-    small = torch.device(device).type == "cpu" and n_params * batch_size < _SMALL_WORK
-    previous = torch.get_num_threads()
-    if small and previous > 1:
-        torch.set_num_threads(1)
+    if torch.device(device).type != "cpu":
+        yield
+        return
+    small = n_params * batch_size < _SMALL_WORK
+    state = _THREADS_STATE
+    with _THREADS_LOCK:
+        if state["active"] == 0:
+            state["user"] = torch.get_num_threads()
+        state["active"] += 1
+        user = state["user"]
+        wanted = 1 if small else user
+        if torch.get_num_threads() != wanted:
+            torch.set_num_threads(wanted)
     try:
         yield
     finally:
-        if torch.get_num_threads() != previous:
-            torch.set_num_threads(previous)
+        with _THREADS_LOCK:
+            state["active"] -= 1
+            if torch.get_num_threads() != user:
+                torch.set_num_threads(user)
