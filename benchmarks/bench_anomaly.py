@@ -29,11 +29,12 @@ Detectors, all with their default parameters:
 - ``PyOD VAE``: ``pyod.models.vae.VAE(epoch_num=10)`` (a fixed budget: its default
   30 epochs at batch 32 take ~3x as long).
 
-Sets over ``--large`` rows (100,000 by default) run one seed, and LOF, KNN and
-PyOD's VAE are fitted there on a random subsample of ``--subsample`` rows (20,000)
-and score every row: their cost grows faster than linearly in the rows (or per
-epoch), and on all 619k rows each would take longer than the rest of the run.
-Every other detector sees all rows. The json records what each run did.
+Sets over ``--large`` rows (100,000 by default) run one seed. On sets over
+``--subsample`` rows (20,000 by default) LOF, KNN and PyOD's VAE are fitted on a
+random subsample of that many rows and score every row: their cost grows faster
+than linearly in the rows (or per epoch), and on all 619k rows each would take
+longer than the rest of the run. Every other detector sees all rows. The json
+records what each run did (``fit_rows``), and the tables mark it with †.
 
 Usage::
 
