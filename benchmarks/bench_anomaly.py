@@ -307,13 +307,17 @@ def main(argv=None):
     ref = reference_table()
     table = summarize(records, tasks, list(methods))
     nov_table = summarize(novelty, tasks, novelty_methods) if novelty else None
+    write_results(args.out, meta, table, nov_table, records, novelty, contamination, ref)
+
+
+def write_results(out, meta, table, nov_table, records, novelty, contamination, ref):
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{args.out}.json").write_text(json.dumps(
+    (RESULTS / f"{out}.json").write_text(json.dumps(
         {"meta": meta, "summary": table, "novelty": nov_table, "records": records,
          "novelty_records": novelty, "contamination": contamination, "reference": ref},
         indent=1))
     md = to_markdown(table, nov_table, contamination, meta, ref)
-    (RESULTS / f"{args.out}.md").write_text(md)
+    (RESULTS / f"{out}.md").write_text(md)
     print(md)
 
 
@@ -333,13 +337,7 @@ def merge(args):
     nov_methods = parts[0]["novelty"]["methods"] if parts[0]["novelty"] else []
     nov_table = summarize(novelty, tasks, nov_methods) if novelty else None
     ref = reference_table()
-    (RESULTS / f"{args.out}.json").write_text(json.dumps(
-        {"meta": meta, "summary": table, "novelty": nov_table, "records": records,
-         "novelty_records": novelty, "contamination": contamination, "reference": ref},
-        indent=1))
-    md = to_markdown(table, nov_table, contamination, meta, ref)
-    (RESULTS / f"{args.out}.md").write_text(md)
-    print(md)
+    write_results(args.out, meta, table, nov_table, records, novelty, contamination, ref)
 
 
 def summarize(records, tasks, methods):

@@ -15,7 +15,6 @@ from skorch.helper import predefined_split
 from ._schema import TabularSchema, check_tabular, is_dataframe
 from ._training import (
     BatchIterator,
-    CosineSchedule,
     DivergenceGuard,
     EarlyStopping,
     EpochProgressBar,
@@ -146,10 +145,6 @@ class _BaseVAE(BaseEstimator):
         """Importance samples of the training objective (1 = the ELBO)."""
         return 1
 
-    def _lr_schedule(self):
-        """"constant" or "cosine" (decay over the planned steps); subclass hook."""
-        return getattr(self, "learning_rate", "constant")
-
     def _module_options(self, layout, values, mask):
         """Extra keyword arguments of :class:`VAEModule` (subclass hook).
 
@@ -201,12 +196,11 @@ class _BaseVAE(BaseEstimator):
         # The budget counts optimizer steps, not epochs, so a default costs
         # about the same on 3 thousand rows and 3 million: epochs are capped
         # at what the budget allows, and the last one may end early.
-        max_steps = getattr(self, "max_steps", None)
+        max_steps = self.max_steps
         max_epochs = self.max_iter
         steps_per_epoch = max(1, math.ceil(len(data) / batch_size))
         if max_steps is not None:
             max_epochs = min(max_epochs, math.ceil(max_steps / steps_per_epoch))
-        planned_steps = min(max_epochs * steps_per_epoch, max_steps or math.inf)
 
         monitor = "valid_loss" if use_valid else "train_loss"
         callbacks = [
@@ -223,8 +217,6 @@ class _BaseVAE(BaseEstimator):
                 sink=print if self.verbose and self.verbose > 1 else _silent,
             )),
         ]
-        if self._lr_schedule() == "cosine":
-            callbacks.append(("lr_schedule", CosineSchedule(planned_steps)))
         callbacks += self._extra_callbacks(max_epochs)
         if self.verbose:
             callbacks.append(("progress", EpochProgressBar(max_epochs)))

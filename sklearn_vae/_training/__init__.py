@@ -1,7 +1,6 @@
 """Training engine: the only package that imports skorch."""
 
 from ._callbacks import (
-    CosineSchedule,
     DivergenceGuard,
     EarlyStopping,
     EpochProgressBar,
@@ -14,7 +13,6 @@ from ._net import VAENet, adam
 
 __all__ = [
     "BatchIterator",
-    "CosineSchedule",
     "DivergenceGuard",
     "EarlyStopping",
     "EpochProgressBar",

@@ -152,34 +152,3 @@ class TrimWarmup(Callback):
         net.trim_fraction_ = self.fraction if epoch > self.epochs else 0.0
 
 
-
-class CosineSchedule(Callback):
-    """Cosine decay of the learning rate over the planned optimizer steps.
-
-    Step ``t`` of ``total`` uses ``lr * (final + (1 - final) * (1 + cos(pi t / total)) / 2)``:
-    the full rate early, where large steps pay, annealed to ``final * lr``
-    at the end of the budget, so the model training stops on is not the
-    noisy iterate of a large fixed step (standard practice for training on a
-    fixed budget). Early stopping may end training before ``total``.
-    """
-
-    def __init__(self, total, final=0.0):
-        self.total = total
-        self.final = final
-
-    def on_train_begin(self, net, **kwargs):
-        self.step_ = 0
-        self.base_ = [group["lr"] for group in net.optimizer_.param_groups]
-
-    def on_batch_begin(self, net, training=False, **kwargs):
-        if not training:
-            return
-        frac = min(1.0, self.step_ / max(1, self.total))
-        factor = self.final + (1.0 - self.final) * 0.5 * (1.0 + math.cos(math.pi * frac))
-        for group, base in zip(net.optimizer_.param_groups, self.base_):
-            group["lr"] = base * factor
-        self.step_ += 1
-
-    def on_train_end(self, net, **kwargs):
-        for group, base in zip(net.optimizer_.param_groups, self.__dict__.pop("base_", [])):
-            group["lr"] = base
