@@ -544,6 +544,15 @@ class _BaseVAE(BaseEstimator):
         (NaN, None) are marginalized out: the score of a row with missing
         entries is the log-likelihood of its observed part.
 
+        Cost and precision: the network runs ``n_importance_samples`` (K)
+        decoder passes per row in float32, on chunks of a fixed number of
+        rows (so each row gets the same bits whatever else is passed, on
+        one CPU thread); the log-sum-exp over the K samples is taken in
+        float64. Rows are encoded and processed block by block within a
+        working-memory budget of about 256 MiB on top of the input and the
+        returned array. A smaller K is proportionally faster and gives a
+        looser (lower) estimate of ``log p(x)``.
+
         Parameters
         ----------
         X : {array-like, DataFrame} of shape (n_samples, n_features)
