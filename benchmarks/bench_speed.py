@@ -18,7 +18,12 @@ to ``benchmarks/results/speed.json`` and ``speed.md``.
 Usage::
 
     python benchmarks/bench_speed.py                 # N = 20k and 100k, D = 32
-    python benchmarks/bench_speed.py --sizes 20000 --epochs 4 --device cuda
+    python benchmarks/bench_speed.py --device cuda   # the GPU comparison -> speed_cuda.*
+    python benchmarks/bench_speed.py --sizes 20000 --epochs 4 --device cpu
+
+``--device auto`` (the default) uses CUDA when torch sees a GPU, else the CPU.
+Results of a CUDA run go to ``speed_cuda.json`` / ``speed_cuda.md`` unless
+``--tag`` says otherwise, so they do not overwrite the CPU table.
 """
 
 import argparse
@@ -115,18 +120,24 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--hidden", type=int, nargs="+", default=[64, 64])
     parser.add_argument("--n-components", type=int, default=8)
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                        help="where all three paths train (auto: CUDA when available)")
     parser.add_argument("--skip-skorch-default-above", type=int, default=20_000,
                         help="skip the slow DataLoader path for larger N")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads for every path (VAETransformer trains small "
                              "networks on 1 thread; the raw loop is also timed with torch's "
                              "default thread count for reference)")
-    parser.add_argument("--tag", default="", help="suffix for the result files")
+    parser.add_argument("--tag", default=None,
+                        help="suffix for the result files (default: '' on CPU, '_cuda' on CUDA)")
     args = parser.parse_args(argv)
     args.hidden = tuple(args.hidden)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: torch sees no CUDA device on this machine")
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
                           else ("cpu" if args.device == "auto" else args.device))
+    if args.tag is None:
+        args.tag = "_cuda" if device.type == "cuda" else ""
 
     default_threads = torch.get_num_threads()
     torch.set_num_threads(args.threads)

@@ -12,6 +12,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.helper import predefined_split
 
+from ._inference import (
+    CHUNK_MULTIPLE,
+    INFERENCE_MEMORY_BUDGET,
+    module_dtype,
+    plan_chunks,
+    run_chunks,
+    single_cpu_thread,
+)
 from ._schema import TabularSchema, check_tabular, is_dataframe
 from ._training import (
     BatchIterator,
@@ -25,10 +33,6 @@ from ._training import (
 )
 from .nn import VAEModule
 from .utils import check_device, cpu_threads, draw_seed, torch_generator
-
-# Rows scored at once during inference, times the number of importance
-# samples: bounds the memory of a (K, rows, width) activation.
-_INFERENCE_BUDGET = 1 << 18
 
 
 def _is_text_array(X):
@@ -296,101 +300,186 @@ class _BaseVAE(BaseEstimator):
         return self
 
     # -- inference -------------------------------------------------------------
+    # Every inference path runs the module as trained (float32, on its own
+    # device) on fixed-size chunks of rows under a memory budget; see
+    # ``_inference.py`` for why that makes results batch-invariant.
+    _inference_budget = INFERENCE_MEMORY_BUDGET  # bytes; see _inference.py
+
     @property
     def module_(self):
         """The trained :class:`~sklearn_vae.nn.VAEModule` (lives on ``net_.device``)."""
         check_is_fitted(self, "net_")
         return self.net_.module_
 
-    def _inference_module(self):
-        """A float64 copy of the module in eval mode.
+    def _live_module(self):
+        """The trained module and its device: what every inference path runs.
 
-        Float64 makes results independent of batch shape to well below
-        sklearn's rtol=1e-7 (float32 matmuls of different shapes differ by
-        about one ulp); the model is small, so the copy is cheap.
+        No copy and no change of dtype or mode: inference runs in the
+        module's own dtype (float32) and batch invariance comes from the
+        fixed-size chunks (see ``_inference.py``). The module has no dropout
+        or batch norm, so its train/eval mode does not matter.
         """
-        module = copy.deepcopy(self.net_.module_).double().eval()
+        module = self.net_.module_
         return module, next(module.parameters()).device
 
-    def _shared_noise(self, device):
-        """The K latent noise vectors shared by every row (common random numbers)."""
+    def _inference_module(self):
+        """A float64 copy of the module, for code that feeds it float64 tensors.
+
+        The estimator's own inference no longer uses it (see
+        :meth:`_live_module`); kept so that such callers, e.g. tests that
+        recompute a score by hand in float64, keep working.
+        """
+        module = copy.deepcopy(self.net_.module_).double()
+        return module, next(module.parameters()).device
+
+    def _shared_noise(self, device, dtype=torch.float64):
+        """The K latent noise vectors shared by every row (common random numbers).
+
+        Drawn in float64 from the fitted seed, then cast to ``dtype`` (the
+        inference paths pass the module's dtype).
+        """
         gen = torch_generator(self._seed + 3)
         eps = torch.randn(self.n_importance_samples, self.n_components,
                           generator=gen, dtype=torch.float64)
-        return eps.to(device)
+        return eps.to(device=device, dtype=dtype)
 
     def _chunks(self, n, per_row=1):
-        step = max(1, _INFERENCE_BUDGET // max(1, per_row))
+        """Slices of at most ``budget / per_row`` rows, multiples of 64 rows.
+
+        Kept for callers that loop over rows themselves; the inference paths
+        of this class use :func:`~sklearn_vae._inference.run_chunks`.
+        """
+        step = max(1, self._inference_budget // 2 // max(1, 4 * per_row))
+        step = max(CHUNK_MULTIPLE, step // CHUNK_MULTIPLE * CHUNK_MULTIPLE)
         return [slice(i, min(n, i + step)) for i in range(0, n, step)]
 
+    def _encoded_loader(self, X, *, with_jacobian=False):
+        """``load(start, stop)`` for :func:`run_chunks`: encode a block of rows.
+
+        Encodes ``X`` block by block (float32 values and mask, float64
+        log-Jacobian), so the whole input is never held encoded in float64.
+        """
+        frame = is_dataframe(X)
+        handle_unknown = self._handle_unknown()
+
+        def load(start, stop):
+            rows = X.iloc[start:stop] if frame else X[start:stop]
+            return self.schema_.encode(rows, dtype=np.float32, log_jacobian=with_jacobian,
+                                       handle_unknown=handle_unknown)
+
+        return load
+
+    def _run_encoded(self, X, fn, *, n_samples_k=1, columns=True, with_jacobian=False,
+                     k_blocking=False):
+        """Encode ``X`` by blocks and apply ``fn(values, mask[, jac])`` by chunks.
+
+        See :func:`~sklearn_vae._inference.run_chunks`; ``fn`` gets
+        ``k_block`` as a keyword when ``k_blocking``.
+        """
+        module, device = self._live_module()
+        dtype = module_dtype(module)
+        chunk, k_block, block = plan_chunks(
+            module, n_samples_k, device, budget=self._inference_budget,
+            columns=columns, k_blocking=k_blocking)
+        if k_blocking:
+            inner = fn
+
+            def fn(*tensors):
+                return inner(*tensors, k_block=k_block)
+
+        dtypes = (dtype, dtype, torch.float64)
+        with single_cpu_thread(device), torch.inference_mode():
+            return run_chunks(self._encoded_loader(X, with_jacobian=with_jacobian),
+                              X.shape[0], fn, chunk=chunk, block=block, device=device,
+                              dtypes=dtypes)
+
     def _encode(self, X):
-        """Posterior mean ``E[z|x]`` of each row, float64 array."""
-        values, mask = self.schema_.encode(X, dtype=np.float64,
-                                           handle_unknown=self._handle_unknown())
-        module, device = self._inference_module()
-        out = []
-        with torch.no_grad():
-            for sl in self._chunks(len(values)):
-                mu, _ = module.encode(torch.from_numpy(values[sl]).to(device),
-                                      torch.from_numpy(mask[sl]).to(device))
-                out.append(mu.cpu().numpy())
-        return np.concatenate(out) if out else np.empty((0, self.n_components))
+        """Posterior mean ``E[z|x]`` of each row, float64 array (float32 precision)."""
+        module, _ = self._live_module()
+
+        def fn(v, m):
+            return module.encode(v, m, inference=True)[0]
+
+        Z = self._run_encoded(X, fn)
+        if Z is None:
+            return np.empty((0, self.n_components))
+        return Z.astype(np.float64)
 
     def _decode_mean(self, Z):
         """Decoder point prediction at latent ``Z``, in the user's units."""
-        module, device = self._inference_module()
-        with torch.no_grad():
-            params = module.decode(torch.as_tensor(np.asarray(Z, dtype=np.float64),
-                                                   device=device))
-            mean, logits, cat_logits = module.split_params(params)
-            return self.schema_.decode(
-                mean.cpu().numpy(),
-                torch.sigmoid(logits).cpu().numpy(),
-                [torch.softmax(c, dim=-1).cpu().numpy() for c in cat_logits],
-            )
+        module, device = self._live_module()
+        dtype = module_dtype(module)
+        Z = np.asarray(Z, dtype=np.float64)
+        chunk, _, block = plan_chunks(module, 1, device, budget=self._inference_budget)
 
-    def _importance(self, X, reduce, *, with_jacobian=False):
-        """Run the IWAE pass over ``X`` in chunks.
+        def fn(z):
+            mean, logits, cat_logits = module.split_params(module.decode(z, inference=True))
+            return (mean, torch.sigmoid(logits),
+                    *[torch.softmax(c, dim=-1) for c in cat_logits])
+
+        with single_cpu_thread(device), torch.inference_mode():
+            mean, prob, *cat_probs = run_chunks(
+                lambda start, stop: (Z[start:stop],), len(Z), fn, chunk=chunk,
+                block=block, device=device, dtypes=(dtype,))
+        return self.schema_.decode(mean, prob, cat_probs)
+
+    def _importance(self, X, reduce, *, with_jacobian=False, need_columns=True,
+                    need_params=True):
+        """Run the IWAE pass over ``X`` in fixed-size chunks.
 
         ``reduce(log_w, col_log_prob, params, values, mask)`` gets torch
-        tensors for one chunk and returns a numpy array (or tuple of
-        arrays); results are concatenated over chunks along axis 0.
-        ``log_w`` and ``col_log_prob`` are in the ENCODED units. With
-        ``with_jacobian=True`` reduce gets a sixth argument: the per-entry
-        log-Jacobian ``(n, n_columns)`` (layout order, 0 where missing) that
-        converts them to the user's units.
+        tensors for one chunk (on the module's device, its dtype; ``log_w``
+        of shape ``(K, chunk)``) and returns a tensor or numpy array, or a
+        tuple of them, with one leading entry per row; results are
+        concatenated over chunks along axis 0 and returned as numpy arrays.
+        Returning tensors (not ``.cpu().numpy()``) lets a GPU run a whole
+        block without a host sync. ``log_w`` and ``col_log_prob`` are in the
+        ENCODED units. With ``with_jacobian=True`` reduce gets a sixth
+        argument: the per-entry log-Jacobian ``(chunk, n_columns)`` (float64,
+        layout order, 0 where missing) that converts them to the user's
+        units. ``need_columns=False`` passes ``col_log_prob=None`` and
+        ``need_params=False`` passes ``params=None``, which saves memory and
+        time; with both False the K samples may be split into several passes
+        of the network to stay within the memory budget.
+
+        Each chunk has the same number of rows (padded with all-missing rows
+        at the end), so a row's result does not depend on the other rows.
         """
-        encoded = self.schema_.encode(X, dtype=np.float64, log_jacobian=with_jacobian,
-                                      handle_unknown=self._handle_unknown())
-        values, mask = encoded[:2]
-        module, device = self._inference_module()
-        eps = self._shared_noise(device)
-        width = max(module.layout.n_values, *(m.out_features for m in module.modules()
-                                             if isinstance(m, torch.nn.Linear)))
-        results = []
-        with torch.no_grad():
-            for sl in self._chunks(len(values), self.n_importance_samples * width // 8):
-                v = torch.from_numpy(values[sl]).to(device)
-                m = torch.from_numpy(mask[sl]).to(device)
-                log_w, col, params = module.importance_weights(v, m, eps)
-                if with_jacobian:
-                    jac = torch.from_numpy(encoded[2][sl]).to(device)
-                    results.append(reduce(log_w, col, params, v, m, jac))
-                else:
-                    results.append(reduce(log_w, col, params, v, m))
-        if isinstance(results[0], tuple):
-            return tuple(np.concatenate(parts) for parts in zip(*results))
-        return np.concatenate(results)
+        module, device = self._live_module()
+        eps = self._shared_noise(device, module_dtype(module))
+        k_blocking = not (need_columns or need_params)
+
+        def fn(v, m, jac=None, k_block=None):
+            if k_blocking:
+                log_w = torch.cat([
+                    module.log_importance_weights(v, m, eps[k:k + k_block])
+                    for k in range(0, len(eps), k_block)])
+                col = params = None
+            else:
+                log_w, params, *col = module.log_importance_weights(
+                    v, m, eps, return_params=True, return_columns=need_columns)
+                col = col[0] if col else None
+                params = params if need_params else None
+            args = (log_w, col, params, v, m) + ((jac,) if with_jacobian else ())
+            return reduce(*args)
+
+        return self._run_encoded(X, fn, n_samples_k=self.n_importance_samples,
+                                 columns=need_columns, with_jacobian=with_jacobian,
+                                 k_blocking=k_blocking)
 
     def _log_likelihood(self, X):
-        """IWAE estimate of log p(x_obs) per row, in the user's units."""
+        """IWAE estimate of log p(x_obs) per row, in the user's units.
+
+        Network in float32 on fixed-size chunks; the log-sum-exp over the K
+        samples and the log-Jacobian sum in float64.
+        """
         log_k = math.log(self.n_importance_samples)
 
         def reduce(log_w, col, params, v, m, jac):
-            ll = torch.logsumexp(log_w, dim=0) - log_k
-            return (ll + jac.sum(dim=-1)).cpu().numpy()
+            return torch.logsumexp(log_w.double(), dim=0) - log_k + jac.sum(dim=-1)
 
-        return self._importance(X, reduce, with_jacobian=True)
+        return self._importance(X, reduce, with_jacobian=True, need_columns=False,
+                                need_params=False)
 
     def _log_likelihood_per_column(self, X):
         """Split the IWAE estimate into one additive term per user column.
@@ -406,31 +495,37 @@ class _BaseVAE(BaseEstimator):
         log-Jacobian: the entry's own, which varies along the column for a
         quantile-normalized column); the latent term, which belongs to no
         column, is shared equally among the row's observed columns. Rows sum
-        to the total.
+        to the total (in float64, the same total as :meth:`_log_likelihood`).
         """
         log_k = math.log(self.n_importance_samples)
 
         def reduce(log_w, col, params, v, m, jac):
+            log_w = log_w.double()
             total = torch.logsumexp(log_w, dim=0) - log_k
-            w = torch.softmax(log_w, dim=0)  # (K, n)
-            per_col = (w[..., None] * col).sum(dim=0)  # (n, n_columns)
+            w = torch.softmax(log_w, dim=0).to(col.dtype)  # (K, n)
+            per_col = (w[..., None] * col).sum(dim=0).double()  # (n, n_columns)
             latent = total - per_col.sum(dim=-1)
-            n_obs = m.sum(dim=-1).clamp(min=1.0)
-            per_col = per_col + m * (latent / n_obs)[:, None] + jac
-            return per_col.cpu().numpy()
+            n_obs = m.sum(dim=-1).double().clamp(min=1.0)
+            return per_col + m.double() * (latent / n_obs)[:, None] + jac
 
         return self.schema_.to_user_columns(
-            self._importance(X, reduce, with_jacobian=True))
+            self._importance(X, reduce, with_jacobian=True, need_params=False))
 
     def _sample(self, n_samples, random_state):
         seed = draw_seed(random_state)
-        module, device = self._inference_module()
+        module, device = self._live_module()
+        dtype = module_dtype(module)
         gen = torch_generator(seed, device=device)
-        with torch.no_grad():
-            z = torch.randn(n_samples, self.n_components, generator=gen,
-                            dtype=torch.float64, device=device)
-            draws = module.sample_observation(module.decode(z), generator=gen)
-        return self.schema_.decode_sample(draws.cpu().numpy())
+        chunk, _, block = plan_chunks(module, 1, device, budget=self._inference_budget)
+        with single_cpu_thread(device), torch.inference_mode():
+            z = torch.randn(n_samples, self.n_components, generator=gen, dtype=dtype,
+                            device=device)
+            draws = run_chunks(
+                lambda start, stop: (z[start:stop],), n_samples,
+                lambda zc: module.sample_observation(module.decode(zc, inference=True),
+                                                     generator=gen),
+                chunk=chunk, block=block, device=device, dtypes=(dtype,), pad=False)
+        return self.schema_.decode_sample(draws)
 
     # -- input validation -----------------------------------------------------
     def _validate_input(self, X, *, reset):
@@ -506,6 +601,15 @@ class _BaseVAE(BaseEstimator):
         categorical columns contribute log-probabilities. Missing entries
         (NaN, None) are marginalized out: the score of a row with missing
         entries is the log-likelihood of its observed part.
+
+        Cost and precision: the network runs ``n_importance_samples`` (K)
+        decoder passes per row in float32, on chunks of a fixed number of
+        rows (so each row gets the same bits whatever else is passed, on
+        one CPU thread); the log-sum-exp over the K samples is taken in
+        float64. Rows are encoded and processed block by block within a
+        working-memory budget of about 256 MiB on top of the input and the
+        returned array. A smaller K is proportionally faster and gives a
+        looser (lower) estimate of ``log p(x)``.
 
         Parameters
         ----------

@@ -409,16 +409,16 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         split = self.module_.split_params
 
         def reduce(log_w, col, params, v, m):
-            w = torch.softmax(log_w, dim=0)[..., None]  # (K, n, 1)
+            # Weights in float64, weighted means in the network's dtype.
+            w = torch.softmax(log_w.double(), dim=0).to(params.dtype)[..., None]
             mean, logits, cat_logits = split(params)
-            out = [
+            return (
                 (w * mean).sum(dim=0),
                 (w * torch.sigmoid(logits)).sum(dim=0),
                 *[(w * torch.softmax(c, dim=-1)).sum(dim=0) for c in cat_logits],
-            ]
-            return tuple(t.cpu().numpy() for t in out)
+            )
 
-        cont, prob, *cat_probs = self._importance(X, reduce)
+        cont, prob, *cat_probs = self._importance(X, reduce, need_columns=False)
         return self._as_output(self.schema_.decode(cont, prob, cat_probs))
 
     def _posterior_draw(self, X):
@@ -431,12 +431,13 @@ class VAEImputer(TransformerMixin, _BaseVAE):
             if "gen" not in generator:
                 generator["gen"] = torch_generator(seed, device=log_w.device)
             gen = generator["gen"]
-            w = torch.softmax(log_w, dim=0).T  # (n, K)
+            w = torch.softmax(log_w.double(), dim=0).T  # (n, K)
             k = torch.multinomial(w, 1, generator=gen)[:, 0]
             chosen = params[k, torch.arange(params.shape[1], device=params.device)]
-            return module.sample_observation(chosen, generator=gen).cpu().numpy()
+            return module.sample_observation(chosen, generator=gen)
 
-        return self._as_output(self.schema_.decode_sample(self._importance(X, reduce)))
+        draws = self._importance(X, reduce, need_columns=False)
+        return self._as_output(self.schema_.decode_sample(draws))
 
     def _as_output(self, decoded):
         return decoded if self.schema_.tabular_ else np.asarray(decoded)

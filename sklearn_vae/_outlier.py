@@ -398,13 +398,12 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         equally among the row's observed columns.
         """
         def reduce(log_w, col, params, v, m, jac):
-            per_col = col.mean(dim=0)
-            latent = log_w.mean(dim=0) - per_col.sum(dim=-1)
-            n_obs = m.sum(dim=-1).clamp(min=1.0)
-            per_col = per_col + m * (latent / n_obs)[:, None] + jac
-            return per_col.cpu().numpy()
+            per_col = col.mean(dim=0).double()
+            latent = log_w.double().mean(dim=0) - per_col.sum(dim=-1)
+            n_obs = m.sum(dim=-1).double().clamp(min=1.0)
+            return per_col + m.double() * (latent / n_obs)[:, None] + jac
 
-        return self._importance(X, reduce, with_jacobian=True)
+        return self._importance(X, reduce, with_jacobian=True, need_params=False)
 
     def _reconstruction_per_column(self, X):
         """Minus the squared error of each column, decoded at ``E[z|x]``.
@@ -413,29 +412,24 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         categorical columns: the Brier score of the decoded probabilities.
         Missing entries give 0. Layout order.
         """
-        values, mask = self.schema_.encode(X, dtype=np.float64)
-        module, device = self._inference_module()
+        module, _ = self._live_module()
         layout = module.layout
-        out = []
-        with torch.no_grad():
-            for sl in self._chunks(len(values), module.layout.n_values + 64):
-                v = torch.from_numpy(values[sl]).to(device)
-                m = torch.from_numpy(mask[sl]).to(device)
-                mu, _ = module.encode(v, m)
-                mean, logits, cat_logits = module.split_params(module.decode(mu))
-                c, b = layout.n_continuous, layout.n_binary
-                parts = [(v[:, :c] - mean) ** 2,
-                         (v[:, c:c + b] - torch.sigmoid(logits)) ** 2]
-                start = c + b
-                for logit in cat_logits:
-                    k = logit.shape[-1]
-                    err = (v[:, start:start + k] - torch.softmax(logit, dim=-1)) ** 2
-                    parts.append(err.sum(dim=-1, keepdim=True))
-                    start += k
-                out.append((-torch.cat(parts, dim=-1) * m).cpu().numpy())
-        if not out:
-            return np.empty((0, layout.n_columns))
-        return np.concatenate(out)
+        c, b = layout.n_continuous, layout.n_binary
+
+        def fn(v, m):
+            mu, _ = module.encode(v, m, inference=True)
+            mean, logits, cat_logits = module.split_params(module.decode(mu, inference=True))
+            parts = [(v[:, :c] - mean) ** 2, (v[:, c:c + b] - torch.sigmoid(logits)) ** 2]
+            start = c + b
+            for logit in cat_logits:
+                k = logit.shape[-1]
+                err = (v[:, start:start + k] - torch.softmax(logit, dim=-1)) ** 2
+                parts.append(err.sum(dim=-1, keepdim=True))
+                start += k
+            return -torch.cat(parts, dim=-1).double() * m.double()
+
+        out = self._run_encoded(X, fn)
+        return np.empty((0, layout.n_columns)) if out is None else out
 
     def score_samples(self, X):
         """Anomaly score of each row: higher is more normal.

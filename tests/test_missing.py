@@ -69,7 +69,8 @@ def test_fully_observed_row_scores_as_unmasked_iwae(fitted):
         log_w = log_px + standard_normal_log_density(z) - gaussian_log_density(z, mu, logvar)
         expected = torch.logsumexp(log_w, 0) - math.log(vae.n_importance_samples)
     expected = expected.numpy() + vae.schema_.log_jacobian_.sum()
-    np.testing.assert_allclose(vae.score_samples(X), expected, rtol=1e-10)
+    # The reference runs in float64; scoring runs the network in float32.
+    np.testing.assert_allclose(vae.score_samples(X), expected, rtol=1e-5, atol=1e-5)
 
 
 def test_score_of_incomplete_rows_is_finite_and_splits_by_column(fitted):

@@ -7,6 +7,7 @@ The encoder sees ``[x, mask]``; the likelihood counts observed entries only.
 """
 
 import math
+import weakref
 from typing import NamedTuple
 
 import torch
@@ -14,6 +15,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from ._losses import (
+    _LOG_2PI,
     bernoulli_log_prob,
     gaussian_log_density,
     gaussian_log_prob,
@@ -43,6 +45,63 @@ class VAEOutput(NamedTuple):
     mu: Tensor
     logvar: Tensor
     z: Tensor
+
+
+# Inference only: whether a linear layer gives a row the same output wherever
+# the row sits in the batch, per (rows, dtype, device, threads).
+_ROW_INVARIANT = weakref.WeakKeyDictionary()
+
+
+def _identical_rows_agree(layer: nn.Linear, rows: int, dtype, device) -> bool:
+    """Whether ``layer`` maps ``rows`` identical rows to identical outputs.
+
+    A GEMM kernel may handle a row differently according to its position in
+    a register tile: with MKL on an AVX2 CPU, narrow layers (up to 8
+    outputs, an input width not a multiple of 4) round odd and even rows
+    differently. Then a row's output depends on where it sits in the batch,
+    by about one float32 ulp. A matrix of one repeated row shows it in one
+    call (two random rows are tried).
+    """
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(2):
+        row = torch.randn(1, layer.in_features, generator=gen).to(device=device, dtype=dtype)
+        out = F.linear(row.expand(rows, -1).contiguous(), layer.weight, layer.bias)
+        if not torch.equal(out, out[:1].expand_as(out)):
+            return False
+    return True
+
+
+def _row_invariant_linear(layer: nn.Linear, h: Tensor) -> Tensor:
+    """``layer(h)``, computed so that each row's output is independent of its position.
+
+    The layer's own kernel when a one-time probe at this shape finds it
+    row-invariant (the usual case); otherwise this layer runs in float64 and
+    its output is rounded back to ``h.dtype`` (the position effect of float64,
+    about 1e-16, disappears in that rounding).
+    """
+    rows = h.numel() // max(1, h.shape[-1])
+    key = (rows, h.dtype, h.device, torch.get_num_threads())
+    checked = _ROW_INVARIANT.get(layer)
+    if checked is None:
+        checked = _ROW_INVARIANT.setdefault(layer, {})
+    agree = checked.get(key)
+    if agree is None:
+        agree = checked[key] = _identical_rows_agree(layer, rows, h.dtype, h.device)
+    if agree:
+        return layer(h)
+    return F.linear(h.double(), layer.weight.double(), layer.bias.double()).to(h.dtype)
+
+
+def _inference_forward(seq: nn.Sequential, h: Tensor) -> Tensor:
+    """``seq(h)`` for inference (no autograd): row-invariant linears, ReLUs in place."""
+    for layer in seq:
+        if isinstance(layer, nn.Linear):
+            h = _row_invariant_linear(layer, h)
+        elif isinstance(layer, nn.ReLU):
+            h = h.relu_()
+        else:
+            h = layer(h)
+    return h
 
 
 def mlp(n_in: int, hidden: tuple, n_out: int, device=None) -> nn.Sequential:
@@ -163,13 +222,21 @@ class VAEModule(nn.Module):
         self.register_buffer("_cat_group", group, persistent=False)
 
     # -- the three steps -------------------------------------------------
-    def encode(self, x: Tensor, mask: Tensor):
-        h = self.encoder(torch.cat([x, mask], dim=-1))
+    def encode(self, x: Tensor, mask: Tensor, *, inference: bool = False):
+        """Posterior ``(mu, logvar)``.
+
+        ``inference=True`` (no autograd) applies ReLUs in place and makes
+        each row's result independent of the other rows of the batch when
+        batches keep one shape (see :func:`_row_invariant_linear`).
+        """
+        h = torch.cat([x, mask], dim=-1)
+        h = _inference_forward(self.encoder, h) if inference else self.encoder(h)
         mu, logvar = h.chunk(2, dim=-1)
         return mu, logvar.clamp(-15.0, 15.0)
 
-    def decode(self, z: Tensor) -> Tensor:
-        return self.decoder(z)
+    def decode(self, z: Tensor, *, inference: bool = False) -> Tensor:
+        """Decoder outputs at ``z`` (``inference`` as in :meth:`encode`)."""
+        return _inference_forward(self.decoder, z) if inference else self.decoder(z)
 
     def forward(self, x: Tensor, mask: Tensor, generator=None) -> VAEOutput:
         """Encode, draw ``z ~ q(z|x)`` (noise from ``generator``), decode."""
@@ -289,6 +356,60 @@ class VAEModule(nn.Module):
             - gaussian_log_density(z, mu, logvar)
         )
         return log_w, col, params
+
+    def log_importance_weights(self, x: Tensor, mask: Tensor, eps: Tensor, *,
+                               return_params: bool = False,
+                               return_columns: bool = False):
+        """IWAE log-weights with shared noise, computed for inference.
+
+        The same quantity as ``importance_weights(x, mask, eps)[0]``, shape
+        ``(K, n)``, with less work and memory: the latent term uses
+        ``(z - mu) / sigma = eps`` exactly, a homoscedastic Gaussian's
+        constants are summed once per row instead of once per sample,
+        the network runs as in ``encode(..., inference=True)`` (ReLUs in
+        place, row-invariant linear layers), and the per-column terms are
+        only formed when asked. For ``torch.no_grad`` / ``inference_mode``.
+
+        Returns ``log_w``, or ``(log_w, params[, col_log_prob])`` with
+        ``return_params`` / ``return_columns``.
+        """
+        layout = self.layout
+        c, b, n_values = layout.n_continuous, layout.n_binary, layout.n_values
+        mu, logvar = self.encode(x, mask, inference=True)
+        z = torch.addcmul(mu, eps[:, None, :], torch.exp(0.5 * logvar))
+        # log p(z) - log q(z|x) = 0.5 * (|eps|^2 - |z|^2 + sum(logvar))
+        log_w = eps.square().sum(dim=-1)[:, None] - z.square().sum(dim=-1)
+        log_w = log_w.add_(logvar.sum(dim=-1)).mul_(0.5)
+        params = self.decode(z, inference=True)
+        if c:
+            m = mask[..., :c]
+            d = params[..., :c] - x[..., :c]
+            if self.heteroscedastic:
+                var = F.softplus(params[..., n_values:] + self.raw_variance)
+                var = var.add_(self.min_variance)
+                d = d.square_().div_(var).add_(var.log_()).mul_(m)
+                log_w -= 0.5 * d.sum(dim=-1)
+                log_w -= (0.5 * _LOG_2PI) * m.sum(dim=-1)
+            else:
+                logvar_x = self.observation_logvar()
+                d = d.mul_(m * torch.exp(-0.5 * logvar_x))
+                log_w -= 0.5 * d.square_().sum(dim=-1)
+                log_w -= 0.5 * (m * (_LOG_2PI + logvar_x)).sum(dim=-1)
+            del d
+        if b:
+            logits = params[..., c : c + b]
+            nll = F.binary_cross_entropy_with_logits(
+                logits, x[..., c : c + b].expand_as(logits), reduction="none")
+            log_w -= (nll * mask[..., c : c + b]).sum(dim=-1)
+        if layout.categories:
+            cat = self._categorical_log_prob(x[..., c + b :], params[..., c + b : n_values])
+            log_w += (cat * mask[..., c + b :]).sum(dim=-1)
+        if not (return_params or return_columns):
+            return log_w
+        out = (log_w, params)
+        if return_columns:
+            out += (self.column_log_prob(x, mask, params),)
+        return out
 
     # -- generation ----------------------------------------------------------
     def sample_observation(self, params: Tensor, generator=None) -> Tensor:
