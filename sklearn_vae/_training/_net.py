@@ -98,6 +98,9 @@ class VAENet(NeuralNet):
         generator = getattr(self, "noise_generator_", None)
         if generator is not None:
             fit_params = {**fit_params, "generator": generator}
+        if self.n_train_samples > 1:
+            # get_loss draws K samples itself; a one-sample decode would be wasted.
+            fit_params = {**fit_params, "decode": False}
         return super().infer(x, **fit_params)
 
     def initialize(self):

@@ -238,9 +238,16 @@ class VAEModule(nn.Module):
         """Decoder outputs at ``z`` (``inference`` as in :meth:`encode`)."""
         return _inference_forward(self.decoder, z) if inference else self.decoder(z)
 
-    def forward(self, x: Tensor, mask: Tensor, generator=None) -> VAEOutput:
-        """Encode, draw ``z ~ q(z|x)`` (noise from ``generator``), decode."""
+    def forward(self, x: Tensor, mask: Tensor, generator=None, decode: bool = True) -> VAEOutput:
+        """Encode, draw ``z ~ q(z|x)`` (noise from ``generator``), decode.
+
+        ``decode=False`` stops after the posterior (``params`` and ``z`` are
+        None): the IWAE bound draws its own ``K`` samples from ``mu`` and
+        ``logvar`` and would throw a one-sample decode away.
+        """
         mu, logvar = self.encode(x, mask)
+        if not decode:
+            return VAEOutput(None, mu, logvar, None)
         eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
         z = mu + eps * torch.exp(0.5 * logvar)
         return VAEOutput(self.decode(z), mu, logvar, z)
