@@ -95,11 +95,16 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         Epochs over which the KL weight ramps up to ``beta``.
     max_iter : int, default=300
         Maximum number of epochs.
-    max_steps : int or None, default=None
+    max_steps : int or None, default=10_000
         Training budget in optimizer steps (mini-batches), over all epochs:
         training stops after ``max_iter`` epochs or ``max_steps`` steps,
         whichever comes first (the last epoch may end early), so the cost of
-        a fit stops growing with the number of rows. None: epochs only.
+        a fit stops growing with the number of rows. The default does not
+        bind below about 2,100 rows (300 epochs of 64-row batches) and caps
+        a fit at about 10,000 steps of ``n_train_samples`` decoder passes
+        (roughly 2 minutes on one CPU thread) above that: without it a
+        20,000-row table took over 20 minutes. See ``docs/performance.md``
+        for a faster recipe and what it costs in error. None: epochs only.
     batch_size : int, default=64
         Rows per mini-batch.
     learning_rate_init : float, default=1e-3
@@ -220,7 +225,7 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         beta=1.0,
         kl_warmup=0,
         max_iter=300,
-        max_steps=None,
+        max_steps=10_000,
         batch_size=64,
         learning_rate_init=1e-3,
         alpha=0.0,

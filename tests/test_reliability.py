@@ -243,6 +243,56 @@ def test_case4_guard_ignores_single_bad_batches():
             guard.on_batch_end(Net(), training=True, loss=Loss(value))
 
 
+# -- GPU path: batch losses read once per epoch -----------------------------------
+# On CUDA (``sync_losses="auto"``) the net keeps batch losses on the device and
+# reads them at the end of the epoch; forcing that mode on CPU checks it here.
+
+def _defer(monkeypatch):
+    from sklearn_vae._training._net import VAENet
+
+    monkeypatch.setattr(VAENet, "_defer_loss_sync", lambda self: True)
+
+
+@pytest.mark.parametrize("Estimator", [VAETransformer, VAEImputer, VAEOutlierDetector])
+def test_epoch_level_loss_sync_records_the_same_history(monkeypatch, Estimator):
+    X = np.random.default_rng(0).normal(size=(150, 4))
+    params = {**FAST, "max_iter": 4, **(IMPUTE if Estimator is VAEImputer else {})}
+    per_batch = Estimator(**params).fit(X)
+    _defer(monkeypatch)
+    per_epoch = Estimator(**params).fit(X)
+    for epoch_a, epoch_b in zip(per_batch.net_.history, per_epoch.net_.history, strict=True):
+        assert len(epoch_a["batches"]) == len(epoch_b["batches"])
+        for batch_a, batch_b in zip(epoch_a["batches"], epoch_b["batches"]):
+            assert set(batch_a) == set(batch_b)
+            for key, value in batch_a.items():
+                assert batch_b[key] == pytest.approx(value, rel=1e-6), key
+    assert per_epoch.loss_curve_ == pytest.approx(per_batch.loss_curve_)
+    assert per_epoch.n_iter_ == per_batch.n_iter_
+    np.testing.assert_allclose(per_epoch.score_samples(X), per_batch.score_samples(X))
+
+
+def test_epoch_level_loss_sync_still_catches_divergence(monkeypatch):
+    _defer(monkeypatch)
+    X = np.random.default_rng(0).normal(size=(200, 4))
+    with pytest.raises(FloatingPointError, match=r"diverged.*learning_rate_init=10\)"):
+        VAETransformer(learning_rate_init=10, **{**FAST, "max_iter": 10}).fit(X)
+
+
+def test_epoch_level_loss_sync_reports_a_nan_loss(monkeypatch):
+    from sklearn_vae._training._net import VAENet
+
+    _defer(monkeypatch)
+    original = VAENet.get_loss
+
+    def nan_in_epoch_2(self, *args, **kwargs):
+        loss = original(self, *args, **kwargs)
+        return loss * float("nan") if len(self.history) == 2 else loss
+
+    monkeypatch.setattr(VAENet, "get_loss", nan_in_epoch_2)
+    with pytest.raises(FloatingPointError, match="loss became nan in epoch 2"):
+        VAETransformer(**{**FAST, "max_iter": 5}).fit(np.random.default_rng(0).normal(size=(100, 3)))
+
+
 # -- case 6: atomic fits ----------------------------------------------------------
 
 def _state(est, X):

@@ -2,6 +2,8 @@
 
 import math
 
+import torch
+
 from skorch.callbacks import Callback
 from skorch.callbacks import EarlyStopping as _SkorchEarlyStopping
 
@@ -73,11 +75,28 @@ class DivergenceGuard(Callback):
     def on_train_begin(self, net, **kwargs):
         self.reference_ = None
         self.recent_ = []
+        self.pending_ = []
 
     def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
         if not training or loss is None:
             return
-        value = float(loss.detach())
+        if getattr(net, "_defer_loss_sync", lambda: False)():
+            # No host sync per step: keep the losses on the device and read
+            # them all at the end of the epoch (one sync).
+            self.pending_ = getattr(self, "pending_", []) + [loss.detach()]
+            return
+        self._observe(net, float(loss.detach()))
+
+    def on_epoch_end(self, net, **kwargs):
+        pending = getattr(self, "pending_", None)
+        if pending:
+            self.pending_ = []
+            for value in torch.stack(pending).cpu().tolist():
+                self._observe(net, value)
+        if getattr(self, "recent_", None):
+            self._check(net)
+
+    def _observe(self, net, value):
         if not math.isfinite(value):
             epoch = len(net.history)
             raise FloatingPointError(
@@ -88,10 +107,6 @@ class DivergenceGuard(Callback):
             self.reference_ = value
         self.recent_ = (self.recent_ + [value])[-self.window:]
         if len(self.recent_) >= min(5, self.window):
-            self._check(net)
-
-    def on_epoch_end(self, net, **kwargs):
-        if getattr(self, "recent_", None):
             self._check(net)
 
     def _check(self, net):

@@ -57,11 +57,17 @@ class VAENet(NeuralNet):
         with generators seeded by the same number. The generator is created
         on the net's device at the start of every ``partial_fit`` and
         dropped at its end. None uses torch's global RNG.
+    sync_losses : {"auto", "batch", "epoch"}, default="auto"
+        When batch losses are read from the device: ``"batch"`` after every
+        step (skorch's behaviour), ``"epoch"`` once per epoch (no host sync
+        inside the epoch), ``"auto"``: ``"epoch"`` on CUDA, ``"batch"``
+        elsewhere. The recorded history is the same.
     """
 
     def __init__(self, *args, beta=1.0, trim_fraction=0.0, n_train_samples=1,
-                 noise_seed=None, **kwargs):
+                 noise_seed=None, sync_losses="auto", **kwargs):
         super().__init__(*args, **kwargs)
+        self.sync_losses = sync_losses
         self.beta = beta
         self.trim_fraction = trim_fraction
         self.n_train_samples = n_train_samples
@@ -93,6 +99,42 @@ class VAENet(NeuralNet):
             raise  # a callback ended training: skorch handles it as a normal stop
         except KeyboardInterrupt as exc:
             raise _Interrupted() from exc
+
+    def _defer_loss_sync(self):
+        """Whether batch losses stay on the device until the epoch ends.
+
+        Reading a loss (``.item()``) waits for the device to finish the
+        batch; on a GPU that stall every step leaves the device idle while
+        Python queues the next one. With ``sync_losses="epoch"`` (what
+        ``"auto"`` means on CUDA) the losses are kept as device tensors and
+        read once, at the end of the epoch, before any epoch-level callback
+        runs. The history is the same either way (``tests/test_training.py``
+        checks it on CPU); only when per-batch callbacks see a float
+        changes (:class:`DivergenceGuard` then checks at the epoch's end).
+        """
+        mode = getattr(self, "sync_losses", "auto")
+        if mode == "auto":
+            return torch.device(self.device).type == "cuda"
+        return mode == "epoch"
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if iterator is None or not self._defer_loss_sync():
+            return super().run_single_epoch(iterator, training, prefix, step_fn,
+                                            **fit_params)
+        batches = self.history[-1]["batches"]
+        pending = []  # (index in this epoch's batches, loss on the device, rows)
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            x = batch[0] if isinstance(batch, (tuple, list)) else batch
+            pending.append((len(batches) - 1, step["loss"].detach(), len(x["x"])))
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+        if pending:
+            values = torch.stack([loss for _, loss, _ in pending]).cpu().tolist()
+            for (index, _, rows), value in zip(pending, values):
+                batches[index][prefix + "_loss"] = value
+                batches[index][prefix + "_batch_size"] = rows
+        self.history.record(prefix + "_batch_count", len(pending))
 
     def infer(self, x, **fit_params):
         generator = getattr(self, "noise_generator_", None)
