@@ -6,8 +6,8 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import OutlierMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils import _safe_indexing
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from ._base import _BaseVAE, atomic_fit

@@ -290,7 +290,8 @@ def test_epoch_level_loss_sync_reports_a_nan_loss(monkeypatch):
 
     monkeypatch.setattr(VAENet, "get_loss", nan_in_epoch_2)
     with pytest.raises(FloatingPointError, match="loss became nan in epoch 2"):
-        VAETransformer(**{**FAST, "max_iter": 5}).fit(np.random.default_rng(0).normal(size=(100, 3)))
+        X = np.random.default_rng(0).normal(size=(100, 3))
+        VAETransformer(**{**FAST, "max_iter": 5}).fit(X)
 
 
 # -- case 6: atomic fits ----------------------------------------------------------

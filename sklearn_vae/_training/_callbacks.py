@@ -3,7 +3,6 @@
 import math
 
 import torch
-
 from skorch.callbacks import Callback
 from skorch.callbacks import EarlyStopping as _SkorchEarlyStopping
 
