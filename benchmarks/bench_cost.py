@@ -121,6 +121,8 @@ def time_limited(cls, limit):
     """``cls`` whose training stops at the end of the epoch that passes ``limit`` s."""
     from skorch.callbacks import Callback
 
+    from sklearn_vae._training._callbacks import StopTraining
+
     class TimeLimit(Callback):
         def on_train_begin(self, net, **kwargs):
             self.start_, self.hit_ = time.perf_counter(), False
@@ -128,11 +130,11 @@ def time_limited(cls, limit):
         def on_epoch_end(self, net, **kwargs):
             if time.perf_counter() - self.start_ > limit:
                 self.hit_ = True
-                raise KeyboardInterrupt  # skorch ends fit() cleanly on it
+                raise StopTraining  # ends fit() normally (a bare Ctrl-C would propagate)
 
     class Limited(cls):
-        def _extra_callbacks(self):
-            return [*super()._extra_callbacks(), ("time_limit", TimeLimit())]
+        def _extra_callbacks(self, max_epochs):
+            return [*super()._extra_callbacks(max_epochs), ("time_limit", TimeLimit())]
 
     Limited.__name__ = Limited.__qualname__ = cls.__name__
     return Limited
