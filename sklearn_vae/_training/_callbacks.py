@@ -82,7 +82,9 @@ class DivergenceGuard(Callback):
         if getattr(net, "_defer_loss_sync", lambda: False)():
             # No host sync per step: keep the losses on the device and read
             # them all at the end of the epoch (one sync).
-            self.pending_ = getattr(self, "pending_", []) + [loss.detach()]
+            if getattr(self, "pending_", None) is None:
+                self.pending_ = []
+            self.pending_.append(loss.detach())
             return
         self._observe(net, float(loss.detach()))
 

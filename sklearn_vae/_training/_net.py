@@ -108,7 +108,7 @@ class VAENet(NeuralNet):
         Python queues the next one. With ``sync_losses="epoch"`` (what
         ``"auto"`` means on CUDA) the losses are kept as device tensors and
         read once, at the end of the epoch, before any epoch-level callback
-        runs. The history is the same either way (``tests/test_training.py``
+        runs. The history is the same either way (``tests/test_reliability.py``
         checks it on CPU); only when per-batch callbacks see a float
         changes (:class:`DivergenceGuard` then checks at the epoch's end).
         """
