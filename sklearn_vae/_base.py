@@ -31,7 +31,7 @@ from ._training import (
     VAENet,
     adam,
 )
-from .nn import VAEModule
+from .nn import VAEModule, kl_per_dimension
 from .utils import check_device, cpu_threads, draw_seed, torch_generator
 
 
@@ -80,6 +80,45 @@ def atomic_fit(fit):
             raise
 
     return wrapper
+
+
+#: Training rows (a seeded subset of larger tables) the latent diagnostics use.
+_DIAGNOSTIC_ROWS = 50_000
+
+#: Burda et al. (2016): a latent dimension is active when the variance of its
+#: posterior mean across rows exceeds this.
+ACTIVE_UNIT_THRESHOLD = 0.01
+
+
+def _latent_diagnostics(module, values, mask, seed):
+    """Mean KL of each latent dimension, and which dimensions are active.
+
+    Over the training rows (a seeded subset of ``_DIAGNOSTIC_ROWS`` rows of
+    larger tables), with the posterior of the trained encoder:
+    ``kl[j] = mean_x KL(q(z_j|x) || N(0, 1))`` in nats, and
+    ``active[j] = Var_x(E_q[z_j]) > ACTIVE_UNIT_THRESHOLD`` (the active-unit
+    statistic of Burda et al., 2016). A collapsed dimension has ``kl ~ 0``:
+    its posterior is the prior for every row, so it carries no information.
+    """
+    n = len(values)
+    if n > _DIAGNOSTIC_ROWS:
+        rows = np.sort(np.random.RandomState(seed + 6).choice(n, _DIAGNOSTIC_ROWS,
+                                                               replace=False))
+        values, mask = values[rows], mask[rows]
+    device = next(module.parameters()).device
+    dtype = next(module.parameters()).dtype
+    kl_sum, mus = 0.0, []
+    with torch.inference_mode():
+        for start in range(0, len(values), 4096):
+            v = torch.as_tensor(values[start:start + 4096], dtype=dtype, device=device)
+            m = torch.as_tensor(mask[start:start + 4096], dtype=dtype, device=device)
+            mu, logvar = module.encode(v, m)
+            kl_sum = kl_sum + kl_per_dimension(mu, logvar).double().sum(dim=0)
+            mus.append(mu.double().cpu())
+    mu = torch.cat(mus).numpy()
+    kl = (kl_sum.cpu().numpy() / max(1, len(values))).astype(np.float64)
+    active = mu.var(axis=0) > ACTIVE_UNIT_THRESHOLD if len(mu) > 1 else kl > 0
+    return kl, np.asarray(active, dtype=bool)
 
 
 def _check_hidden_layer_sizes(hidden_layer_sizes):
@@ -148,6 +187,10 @@ class _BaseVAE(BaseEstimator):
     def _train_samples(self):
         """Importance samples of the training objective (1 = the ELBO)."""
         return 1
+
+    def _free_bits(self):
+        """Free bits per latent dimension of the training objective (subclass hook)."""
+        return 0.0
 
     def _module_options(self, layout, values, mask):
         """Extra keyword arguments of :class:`VAEModule` (subclass hook).
@@ -236,6 +279,7 @@ class _BaseVAE(BaseEstimator):
             net.iterator_train__max_steps = max_steps
             net.train_split, net.beta = train_split, self.beta
             net.n_train_samples = self._train_samples()
+            net.free_bits = self._free_bits()
             net.verbose = max(0, int(self.verbose) - 1)
             net.iterator_train__seed = net.noise_seed = epoch_seed
             net.lr = self.learning_rate_init
@@ -270,6 +314,7 @@ class _BaseVAE(BaseEstimator):
                 beta=self.beta,
                 trim_fraction=self._trim_fraction(),
                 n_train_samples=self._train_samples(),
+                free_bits=self._free_bits(),
                 device=device,
                 verbose=max(0, int(self.verbose) - 1),
             )
@@ -286,7 +331,10 @@ class _BaseVAE(BaseEstimator):
         history = net.history
         validation_scores = ([-float(v) for v in history[:, "valid_loss"]]
                              if use_valid else None)
+        kl, active = _latent_diagnostics(module, values, mask, seed)
         return self._commit_fit(
+            kl_per_component_=kl, kl_ratio_=kl / kl.sum() if kl.sum() > 0 else np.zeros_like(kl),
+            active_components_=active, n_active_components_=int(active.sum()),
             schema_=schema, _seed=seed, net_=net, n_iter_=len(history),
             loss_curve_=[float(v) for v in history[:, "train_loss"]],
             validation_scores_=validation_scores,

@@ -215,6 +215,17 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         The fitted column encoding (means and scales).
     n_iter_ : int
         Number of epochs run.
+    kl_per_component_ : ndarray of shape (n_components,)
+        Mean KL divergence of each latent dimension's posterior from the
+        prior (nats) over the training rows; near 0 marks a collapsed
+        dimension. See :class:`VAETransformer`.
+    kl_ratio_ : ndarray of shape (n_components,)
+        ``kl_per_component_`` over its sum.
+    active_components_ : ndarray of shape (n_components,), dtype=bool
+        Dimensions whose posterior mean varies across training rows
+        (variance above 0.01).
+    n_active_components_ : int
+        Number of active dimensions.
     loss_curve_ : list of float
         Training negative ELBO (nats per row, trimmed rows excluded) after
         each epoch.

@@ -1,7 +1,10 @@
 """VAETransformer: the VAE as a scikit-learn transformer (PCA's twin)."""
 
+from numbers import Real
+
 import numpy as np
 from sklearn.base import TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._base import _BaseVAE, _output_dtype, atomic_fit
@@ -43,6 +46,22 @@ class VAETransformer(TransformerMixin, _BaseVAE):
     kl_warmup : int, default=0
         Number of epochs over which the KL weight ramps linearly up to
         ``beta``. 0 disables warm-up.
+    free_bits : float, default=0.0
+        Free bits, in nats per latent dimension (Kingma et al., 2016): a
+        dimension whose KL, averaged over the mini-batch, is below
+        ``free_bits`` is charged ``free_bits`` instead, so the KL term stops
+        pushing it onto the prior. Without it the KL term switches latent
+        dimensions off (posterior collapse): ``n_components=10`` on digits
+        kept 8 active dimensions on average; see ``kl_per_component_`` and
+        ``n_active_components_``. 0.5 kept every dimension active and made
+        the codes better features at ``n_components`` of 5 and more (digits
+        ``k=20`` LogisticRegression accuracy 0.940 vs 0.914), but it makes
+        ``sample`` worse (Adult, ``n_components=32``: synthetic-row F1 0.459
+        vs 0.634, mean KS 0.093 vs 0.040), so it is off by default: set it
+        when the codes are the product. Early stopping
+        (``validation_scores_``) monitors the same objective; ``score`` and
+        ``score_samples`` are the true log-likelihood either way. See
+        ``docs/reduction.md``.
     max_iter : int, default=200
         Maximum number of epochs.
     max_steps : int or None, default=10_000
@@ -119,11 +138,30 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         ("continuous", "binary" or "categorical") of each input column.
     n_iter_ : int
         Number of epochs run.
+    kl_per_component_ : ndarray of shape (n_components,)
+        Mean KL divergence of each latent dimension's posterior from the
+        prior, in nats, over the training rows (a seeded 50,000-row subset of
+        larger tables): how much information each dimension carries, the
+        VAE's analogue of PCA's ``explained_variance_``. Near 0: a collapsed
+        dimension, whose code is the prior for every row. Dimensions are not
+        sorted (``transform`` returns them in the network's order).
+    kl_ratio_ : ndarray of shape (n_components,)
+        ``kl_per_component_`` over its sum: the share of the code's
+        information in each dimension, the analogue of PCA's
+        ``explained_variance_ratio_``.
+    active_components_ : ndarray of shape (n_components,), dtype=bool
+        Active latent dimensions: the variance of the posterior mean across
+        training rows exceeds 0.01 (the active-unit statistic of Burda et
+        al., 2016). Inactive dimensions of ``transform`` are near-constant.
+    n_active_components_ : int
+        Number of active dimensions. Fewer than ``n_components``: the extra
+        dimensions carry nothing; a smaller ``n_components`` would do, or
+        ``free_bits`` keeps them in use (see ``docs/reduction.md``).
     loss_curve_ : list of float
         Training negative ELBO (nats per row) after each epoch.
     validation_scores_ : list of float or None
-        Validation ELBO (higher is better) after each epoch, when early
-        stopping used a validation split.
+        Validation ELBO (higher is better; with ``free_bits`` applied) after
+        each epoch, when early stopping used a validation split.
     best_validation_score_ : float or None
         Best of ``validation_scores_``.
     n_features_in_ : int
@@ -165,6 +203,11 @@ class VAETransformer(TransformerMixin, _BaseVAE):
     ['int64', 'str', 'bool']
     """
 
+    _parameter_constraints: dict = {
+        **_BaseVAE._parameter_constraints,
+        "free_bits": [Interval(Real, 0, None, closed="left")],
+    }
+
     def __init__(
         self,
         n_components=2,
@@ -172,6 +215,7 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         hidden_layer_sizes=(64, 64),
         beta=1.0,
         kl_warmup=0,
+        free_bits=0.0,
         max_iter=200,
         max_steps=10_000,
         batch_size="auto",
@@ -193,6 +237,7 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.beta = beta
         self.kl_warmup = kl_warmup
+        self.free_bits = free_bits
         self.max_iter = max_iter
         self.max_steps = max_steps
         self.batch_size = batch_size
@@ -209,6 +254,9 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         self.warm_start = warm_start
         self.categorical_features = categorical_features
         self.handle_unknown = handle_unknown
+
+    def _free_bits(self):
+        return float(self.free_bits)
 
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic_fit

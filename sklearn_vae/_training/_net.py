@@ -62,11 +62,19 @@ class VAENet(NeuralNet):
         step (skorch's behaviour), ``"epoch"`` once per epoch (no host sync
         inside the epoch), ``"auto"``: ``"epoch"`` on CUDA, ``"batch"``
         elsewhere. The recorded history is the same.
+    free_bits : float, default=0.0
+        Free bits per latent dimension of the objective (see
+        :meth:`VAEModule.negative_elbo`), on training and validation batches
+        alike, so early stopping monitors the objective being optimized.
+        (Monitoring the plain ELBO instead stopped fits early: raising a
+        collapsed dimension's KL towards the floor first lowers the ELBO.)
+        Only used with ``n_train_samples=1``.
     """
 
     def __init__(self, *args, beta=1.0, trim_fraction=0.0, n_train_samples=1,
-                 noise_seed=None, sync_losses="auto", **kwargs):
+                 noise_seed=None, sync_losses="auto", free_bits=0.0, **kwargs):
         super().__init__(*args, **kwargs)
+        self.free_bits = free_bits
         self.sync_losses = sync_losses
         self.beta = beta
         self.trim_fraction = trim_fraction
@@ -169,7 +177,8 @@ class VAENet(NeuralNet):
                 X["x"], X["mask"], self.n_train_samples, beta, out=y_pred,
                 generator=getattr(self, "noise_generator_", None))
         else:
-            loss = self.module_.negative_elbo(X["x"], X["mask"], y_pred, beta)
+            loss = self.module_.negative_elbo(X["x"], X["mask"], y_pred, beta,
+                                              free_bits=getattr(self, "free_bits", 0.0))
         trim = getattr(self, "trim_fraction_", self.trim_fraction)
         if trim > 0 and loss.shape[0] > 1:
             keep = max(1, int(round(loss.shape[0] * (1.0 - trim))))

@@ -4,6 +4,7 @@ from ._losses import (
     bernoulli_log_prob,
     categorical_log_prob,
     gaussian_log_prob,
+    kl_per_dimension,
     kl_to_standard_normal,
 )
 from ._modules import ColumnLayout, VAEModule, VAEOutput
@@ -15,5 +16,6 @@ __all__ = [
     "bernoulli_log_prob",
     "categorical_log_prob",
     "gaussian_log_prob",
+    "kl_per_dimension",
     "kl_to_standard_normal",
 ]

@@ -31,9 +31,18 @@ def categorical_log_prob(onehot: Tensor, logits: Tensor) -> Tensor:
     return (onehot * torch.log_softmax(logits, dim=-1)).sum(dim=-1)
 
 
+def kl_per_dimension(mu: Tensor, logvar: Tensor) -> Tensor:
+    """``KL(N(mu_j, exp(logvar_j)) || N(0, 1))`` of each latent dimension.
+
+    Same shape as ``mu``; the sum over the last axis is
+    :func:`kl_to_standard_normal`.
+    """
+    return 0.5 * (mu.square() + logvar.exp() - 1.0 - logvar)
+
+
 def kl_to_standard_normal(mu: Tensor, logvar: Tensor) -> Tensor:
     """``KL(N(mu, exp(logvar)) || N(0, I))`` per row, shape ``(n,)``."""
-    return 0.5 * (mu.square() + logvar.exp() - 1.0 - logvar).sum(dim=-1)
+    return kl_per_dimension(mu, logvar).sum(dim=-1)
 
 
 def gaussian_log_density(z: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:

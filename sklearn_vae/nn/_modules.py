@@ -19,6 +19,7 @@ from ._losses import (
     bernoulli_log_prob,
     gaussian_log_density,
     gaussian_log_prob,
+    kl_per_dimension,
     kl_to_standard_normal,
     standard_normal_log_density,
 )
@@ -309,10 +310,25 @@ class VAEModule(nn.Module):
         log_p = log_p.view(*shape, len(cats) * width).index_select(-1, self._cat_pad_index)
         return (onehot * log_p) @ self._cat_group.to(log_p.dtype)
 
-    def negative_elbo(self, x: Tensor, mask: Tensor, out: VAEOutput, beta=1.0) -> Tensor:
-        """Per-row ``-E_q log p(x_obs|z) + beta * KL``, shape ``(n,)``."""
+    def negative_elbo(self, x: Tensor, mask: Tensor, out: VAEOutput, beta=1.0,
+                      free_bits=0.0) -> Tensor:
+        """Per-row ``-E_q log p(x_obs|z) + beta * KL``, shape ``(n,)``.
+
+        ``free_bits > 0`` (nats per latent dimension, a training objective
+        only; Kingma et al., 2016): a dimension whose KL, averaged over the
+        batch, is below ``free_bits`` is charged the constant ``free_bits``
+        instead, so the objective no longer pushes it towards the prior
+        (the usual cause of collapsed, unused dimensions). Dimensions above
+        the floor are charged their KL as usual. The batch mean of the
+        result is ``nll + beta * sum_j max(free_bits, mean KL_j)``.
+        """
         nll = -self.column_log_prob(x, mask, out.params).sum(dim=-1)
-        return nll + beta * kl_to_standard_normal(out.mu, out.logvar)
+        if not free_bits:
+            return nll + beta * kl_to_standard_normal(out.mu, out.logvar)
+        kl = kl_per_dimension(out.mu, out.logvar)
+        below = kl.detach().mean(dim=0) < free_bits
+        kl = torch.where(below, torch.full_like(kl, float(free_bits)), kl)
+        return nll + beta * kl.sum(dim=-1)
 
     def negative_iwae_bound(self, x: Tensor, mask: Tensor, n_samples: int, beta=1.0,
                             out: VAEOutput = None, generator=None) -> Tensor:
