@@ -156,11 +156,16 @@ def pairwise_gap(synth, real, continuous, discrete):
 
 # -- synthesizers ---------------------------------------------------------------
 
+#: ``--free-bits``: VAETransformer's free_bits here (None: the estimator's default).
+VAE_FREE_BITS = None
+
+
 def fit_sample_vae(train, discrete, epochs, seed, batch_size):
+    extra = {} if VAE_FREE_BITS is None else {"free_bits": VAE_FREE_BITS}
     vae = VAETransformer(
         n_components=32, hidden_layer_sizes=(128, 128), max_iter=epochs,
         batch_size=batch_size, learning_rate_init=2e-3, alpha=0.0, beta=0.5,
-        early_stopping=False, device="cpu", random_state=seed,
+        early_stopping=False, device="cpu", random_state=seed, **extra,
     )
     t0 = time.perf_counter()
     vae.fit(train)
@@ -255,7 +260,11 @@ def main(argv=None):
                         help="3 epochs, seed 0, 5000 training rows (smoke test)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for both")
     parser.add_argument("--out", default="synth")
+    parser.add_argument("--free-bits", type=float, default=None,
+                        help="VAETransformer free_bits (default: the estimator's)")
     args = parser.parse_args(argv)
+    global VAE_FREE_BITS
+    VAE_FREE_BITS = args.free_bits
     if args.quick:
         args.epochs, args.seeds, args.n_train = 3, [0], 5000
         if args.out == "synth":
