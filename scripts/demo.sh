@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Main job: set up, then run the demo on a dataset bundled with scikit-learn.
+# Main job: set up (scripts/setup.sh: a project-local .venv), then run the demo
+# on a dataset bundled with scikit-learn.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh dev
-exec "${PYTHON:-python3}" -m sklearn_vae demo "$@"
+PY="$(bash scripts/setup.sh dev | tail -n 1)"
+exec "$PY" -m sklearn_vae demo "$@"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up, then run the whole test suite (doctests included).
+# Set up (scripts/setup.sh: a project-local .venv), then run the whole test
+# suite (doctests and the snippets of README.md and docs/ included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh dev
-exec "${PYTHON:-python3}" -m pytest "$@"
+PY="$(bash scripts/setup.sh dev | tail -n 1)"
+exec "$PY" -m pytest "$@"
