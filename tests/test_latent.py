@@ -8,7 +8,13 @@ import torch
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_vae import VAEImputer, VAEOutlierDetector, VAETransformer, load, save
-from sklearn_vae.nn import ColumnLayout, VAEModule, VAEOutput, kl_per_dimension, kl_to_standard_normal
+from sklearn_vae.nn import (
+    ColumnLayout,
+    VAEModule,
+    VAEOutput,
+    kl_per_dimension,
+    kl_to_standard_normal,
+)
 
 from .conftest import FAST
 
