@@ -3,11 +3,13 @@
 import copy
 import functools
 import math
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.helper import predefined_split
@@ -227,6 +229,14 @@ class _BaseVAE(BaseEstimator):
             seed = draw_seed(self.random_state)
         values, mask = schema.encode(X if schema_input is None else schema_input,
                                      handle_unknown=self._handle_unknown())
+        n_values = values.shape[1]
+        if self._warn_wide_latent and not continuing and self.n_components > n_values:
+            warnings.warn(
+                f"n_components={self.n_components} is larger than the {n_values} values "
+                f"each row encodes to ({schema.layout_.n_columns} columns): the extra "
+                "latent dimensions can carry nothing and collapse (see "
+                "n_active_components_ after fit). Use a smaller n_components.",
+                UserWarning, stacklevel=5)
         data = TensorData(torch.from_numpy(values), torch.from_numpy(mask)).to(device)
 
         n_samples = len(data)
@@ -324,6 +334,7 @@ class _BaseVAE(BaseEstimator):
                 net.partial_fit(data)
             else:
                 net.fit(data)
+        self._warn_if_unconverged(net, n_done, max_epochs)
         # Drop what only training needs, so the fitted model pickles small.
         net.train_split = None
         for _, cb in net.callbacks_:
@@ -340,6 +351,38 @@ class _BaseVAE(BaseEstimator):
             validation_scores_=validation_scores,
             best_validation_score_=max(validation_scores) if use_valid else None,
         )
+
+    #: Warn (ConvergenceWarning) when a fit ends on its budget, not on early stopping.
+    _warn_unconverged = True
+    #: Warn when n_components exceeds the encoded width (a reduction that cannot
+    #: reduce); off where a wide latent space is a deliberate default (the
+    #: imputer's 8 dimensions on narrow tables).
+    _warn_wide_latent = False
+
+    def _warn_if_unconverged(self, net, n_done, max_epochs):
+        """``ConvergenceWarning`` when training ran out of budget while improving.
+
+        As scikit-learn's ``MLPClassifier``: a fit that ends on ``max_iter``
+        epochs (or the ``max_steps`` budget) before early stopping fired.
+        """
+        if not self._warn_unconverged or len(net.history) - n_done < max_epochs:
+            return
+        stopper = dict(net.callbacks_).get("early_stopping")
+        if stopper is not None and getattr(stopper, "misses_", 0) >= stopper.patience:
+            return
+        name = type(self).__name__
+        if self.max_steps is not None and max_epochs < self.max_iter:
+            budget = f"its step budget (max_steps={self.max_steps})"
+            fix = "max_steps"
+        else:
+            budget = f"max_iter={self.max_iter} epochs"
+            fix = "max_iter"
+        warnings.warn(
+            f"{name} stopped after {budget} while the monitored loss was still "
+            f"improving by more than tol={self.tol} (early stopping did not fire): the "
+            f"model may not have converged. Raise {fix} (or learning_rate_init) for a "
+            "converged fit; loss_curve_ and validation_scores_ show the trend.",
+            ConvergenceWarning, stacklevel=6)
 
     def _commit_fit(self, **fitted):
         """Set the fitted attributes of a training run, all at once."""

@@ -255,6 +255,8 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         self.categorical_features = categorical_features
         self.handle_unknown = handle_unknown
 
+    _warn_wide_latent = True  # n_components is a reduction target, as PCA's
+
     def _free_bits(self):
         return float(self.free_bits)
 

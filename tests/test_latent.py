@@ -125,3 +125,29 @@ def test_latent_diagnostics_survive_save_and_load(blobs):
     np.testing.assert_array_equal(restored.active_components_, est.active_components_)
     assert restored.active_components_.dtype == bool
     assert restored.n_active_components_ == est.n_active_components_
+
+
+def test_convergence_warning_when_the_budget_ends_training(blobs):
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, _ = blobs
+    with pytest.warns(ConvergenceWarning, match=r"max_iter=3 epochs .*Raise max_iter"):
+        VAETransformer(**FAST).fit(X)
+    with pytest.warns(ConvergenceWarning, match=r"step budget \(max_steps=4\)"):
+        VAEImputer(max_iter=50, max_steps=4, hidden_layer_sizes=(8,), random_state=0).fit(X)
+
+
+def test_no_convergence_warning_when_early_stopping_fires(blobs, recwarn):
+    X, _ = blobs
+    # tol=1e9: no epoch counts as an improvement, so patience 1 stops at epoch 2.
+    est = VAETransformer(max_iter=50, n_iter_no_change=1, tol=1e9, hidden_layer_sizes=(8,),
+                         random_state=0).fit(X)
+    assert est.n_iter_ == 2
+    VAEOutlierDetector(**FAST).fit(X)  # a fixed budget by design: never warns
+    assert not [w for w in recwarn if "converged" in str(w.message)]
+
+
+def test_n_components_wider_than_the_table_warns(blobs):
+    X, _ = blobs  # 4 columns
+    with pytest.warns(UserWarning, match=r"n_components=6 is larger than the 4 values"):
+        VAETransformer(n_components=6, **FAST).fit(X)
