@@ -275,8 +275,8 @@ class _BaseVAE(BaseEstimator):
             )),
         ]
         callbacks += self._extra_callbacks(max_epochs)
-        if self.verbose:
-            callbacks.append(("progress", EpochProgressBar(max_epochs)))
+        if self.verbose == 1:  # verbose >= 2: skorch's per-epoch table instead
+            callbacks.append(("progress", EpochProgressBar(max_epochs, type(self).__name__)))
 
         n_done = len(self.net_.history) if continuing else 0
         epoch_seed = seed + 2 + n_done

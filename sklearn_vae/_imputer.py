@@ -134,7 +134,8 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         draws and, with ``sample_posterior=True``, the completion.
         See :term:`random_state`.
     verbose : int, default=0
-        1 shows a progress bar over epochs; 2 also prints skorch's table.
+        1 shows a progress bar over epochs with the loss, which leaves a
+        one-line summary; 2 prints skorch's per-epoch table instead.
     warm_start : bool, default=False
         Continue training the fitted network on the next ``fit``.
     categorical_features : "from_dtype", None, or array-like of str, int or \
@@ -179,7 +180,11 @@ class VAEImputer(TransformerMixin, _BaseVAE):
     validation_scores_ : list of float or None
         Validation bound (higher is better) after each epoch.
     best_validation_score_ : float or None
-        Best of ``validation_scores_``.
+        Best of ``validation_scores_``. Like ``loss_curve_`` it is in nats
+        per row of the standardized (encoded) data: not on ``score``'s
+        scale, which is the mean log-likelihood in the input's own units
+        (it adds the log-Jacobian of the input scaling) estimated with IWAE
+        (tighter than the ELBO).
     n_features_in_ : int
         Number of features seen during :term:`fit`.
     feature_names_in_ : ndarray of shape (n_features_in_,)

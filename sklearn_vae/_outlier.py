@@ -182,8 +182,8 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         The global numpy and torch RNGs are left untouched.
         See :term:`random_state`.
     verbose : int, default=0
-        1 shows a progress bar over epochs with the loss; 2 also prints
-        skorch's per-epoch table.
+        1 shows a progress bar over epochs with the loss, which leaves a
+        one-line summary; 2 prints skorch's per-epoch table instead.
     warm_start : bool, default=False
         Continue training the fitted network on the next ``fit`` instead
         of starting afresh (the input scaling of the first fit is kept).
@@ -233,7 +233,11 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         Validation ELBO (higher is better) after each epoch, when early
         stopping used a validation split.
     best_validation_score_ : float or None
-        Best of ``validation_scores_``.
+        Best of ``validation_scores_``. Like ``loss_curve_`` it is in nats
+        per row of the standardized (encoded) data: not on ``score``'s
+        scale, which is the mean log-likelihood in the input's own units
+        (it adds the log-Jacobian of the input scaling) estimated with IWAE
+        (tighter than the ELBO).
     n_features_in_ : int
         Number of features seen during :term:`fit`.
     feature_names_in_ : ndarray of shape (n_features_in_,)

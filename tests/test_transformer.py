@@ -162,7 +162,14 @@ def test_vae_transformer_warm_start_continues(blobs):
 def test_vae_transformer_verbose_progress_bar(blobs, capsys):
     X, _ = blobs
     VAETransformer(verbose=1, **FAST).fit(X)
-    assert "epochs" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "epochs" in err
+    # The bar clears itself and leaves a summary line.
+    assert "VAETransformer: 3 epochs (of at most 3), training loss" in err
+    assert "best validation loss" in err
+    VAETransformer(verbose=2, **FAST).fit(X)
+    captured = capsys.readouterr()
+    assert "train_loss" in captured.out and "epochs (of at most" not in captured.err
     VAETransformer(**FAST).fit(X)
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out == ""

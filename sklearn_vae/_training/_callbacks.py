@@ -1,6 +1,7 @@
 """skorch callbacks: KL warm-up, trimming warm-up, divergence guard, progress bar."""
 
 import math
+import sys
 
 import torch
 from skorch.callbacks import Callback
@@ -123,10 +124,16 @@ class DivergenceGuard(Callback):
 
 
 class EpochProgressBar(Callback):
-    """One tqdm bar over epochs showing the training (and validation) loss."""
+    """One tqdm bar over epochs showing the training (and validation) loss.
 
-    def __init__(self, total):
+    The bar clears itself at the end of training and leaves one summary line
+    (on stderr, as the bar): epochs run, the last training loss and the best
+    validation loss, in nats per row of the standardized (encoded) data.
+    """
+
+    def __init__(self, total, name="training"):
         self.total = total
+        self.name = name
 
     def on_train_begin(self, net, **kwargs):
         from tqdm.auto import tqdm
@@ -143,6 +150,14 @@ class EpochProgressBar(Callback):
 
     def on_train_end(self, net, **kwargs):
         self.close()
+        history = net.history
+        if not len(history):
+            return
+        line = (f"{self.name}: {len(history)} epochs (of at most {self.total}), "
+                f"training loss {history[-1]['train_loss']:.4g}")
+        if "valid_loss" in history[-1]:
+            line += f", best validation loss {min(history[:, 'valid_loss']):.4g}"
+        print(line + " (negative ELBO, nats per row, standardized units)", file=sys.stderr)
 
     def close(self):
         """Close the bar (also called when training is interrupted)."""
