@@ -1,5 +1,17 @@
-"""Plotting helpers (matplotlib is imported lazily)."""
+"""Plotting: scikit-learn style displays (matplotlib is imported lazily)."""
 
+from ._displays import (
+    FeatureAttributionDisplay,
+    LatentKLDisplay,
+    LossCurveDisplay,
+    MarginalsDisplay,
+)
 from ._latent import LatentSpaceDisplay
 
-__all__ = ["LatentSpaceDisplay"]
+__all__ = [
+    "FeatureAttributionDisplay",
+    "LatentKLDisplay",
+    "LatentSpaceDisplay",
+    "LossCurveDisplay",
+    "MarginalsDisplay",
+]
