@@ -28,10 +28,17 @@ vae = VAETransformer(n_components=2, random_state=0).fit(X_train)
 print(f"PCA {pca.score(X_test):.1f}   VAE {vae.score(X_test):.1f}")
 
 # %%
-# Side by side.
+# Side by side; the figure is saved next to this script (it runs headless too).
+from pathlib import Path
+
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
 LatentSpaceDisplay(pca.transform(X_test), y_test).plot(ax=axes[0])
 axes[0].set_title("PCA")
+axes[0].set_xlabel("pca0")
+axes[0].set_ylabel("pca1")
 LatentSpaceDisplay.from_estimator(vae, X_test, y_test, ax=axes[1])
 axes[1].set_title("VAETransformer")
-plt.show()
+fig.tight_layout()
+out = Path(__file__).with_suffix(".png")
+fig.savefig(out, dpi=100)
+print(f"saved {out}")
