@@ -10,6 +10,8 @@ held-out images better (higher ``score``).
 
 # %%
 # Fit both models on the same training split.
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
@@ -29,8 +31,6 @@ print(f"PCA {pca.score(X_test):.1f}   VAE {vae.score(X_test):.1f}")
 
 # %%
 # Side by side; the figure is saved next to this script (it runs headless too).
-from pathlib import Path
-
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
 LatentSpaceDisplay(pca.transform(X_test), y_test).plot(ax=axes[0])
 axes[0].set_title("PCA")

@@ -3,6 +3,8 @@
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._displays import _pyplot
+
 
 class LatentSpaceDisplay:
     """Scatter plot of latent codes, coloured by an optional label.
@@ -34,12 +36,7 @@ class LatentSpaceDisplay:
         return cls(estimator.transform(X), y).plot(ax=ax, **scatter_kwargs)
 
     def plot(self, ax=None, **scatter_kwargs):
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError as exc:  # pragma: no cover - depends on the env
-            raise ImportError(
-                "LatentSpaceDisplay needs matplotlib: pip install 'sklearn-vae[plot]'"
-            ) from exc
+        plt = _pyplot(type(self).__name__)
         if ax is None:
             _, ax = plt.subplots(figsize=(5, 4.5))
         Z = self.Z if self.Z.shape[1] >= 2 else np.column_stack([self.Z[:, 0],
