@@ -92,7 +92,7 @@ _DIAGNOSTIC_ROWS = 50_000
 ACTIVE_UNIT_THRESHOLD = 0.01
 
 
-def _latent_diagnostics(module, values, mask, seed):
+def _latent_diagnostics(module, values, mask, seed, cond=None):
     """Mean KL of each latent dimension, and which dimensions are active.
 
     Over the training rows (a seeded subset of ``_DIAGNOSTIC_ROWS`` rows of
@@ -107,6 +107,7 @@ def _latent_diagnostics(module, values, mask, seed):
         rows = np.sort(np.random.RandomState(seed + 6).choice(n, _DIAGNOSTIC_ROWS,
                                                                replace=False))
         values, mask = values[rows], mask[rows]
+        cond = None if cond is None else cond[rows]
     device = next(module.parameters()).device
     dtype = next(module.parameters()).dtype
     kl_sum, mus = 0.0, []
@@ -114,7 +115,9 @@ def _latent_diagnostics(module, values, mask, seed):
         for start in range(0, len(values), 4096):
             v = torch.as_tensor(values[start:start + 4096], dtype=dtype, device=device)
             m = torch.as_tensor(mask[start:start + 4096], dtype=dtype, device=device)
-            mu, logvar = module.encode(v, m)
+            c = (None if cond is None else
+                 torch.as_tensor(cond[start:start + 4096], dtype=dtype, device=device))
+            mu, logvar = module.encode(v, m, c)
             kl_sum = kl_sum + kl_per_dimension(mu, logvar).double().sum(dim=0)
             mus.append(mu.double().cpu())
     mu = torch.cat(mus).numpy()
@@ -210,8 +213,11 @@ class _BaseVAE(BaseEstimator):
         """
         return []
 
-    def _fit_net(self, X, *, schema_input=None):
+    def _fit_net(self, X, *, schema_input=None, cond=None):
         """Fit the schema and train the network on validated ``X``.
+
+        ``cond``: the one-hot label of every row (float array of shape
+        ``(n_samples, n_classes)``) to train a conditional VAE on, or None.
 
         Sets ``schema_``, ``net_``, ``n_iter_``, ``loss_curve_``,
         ``validation_scores_``, ``best_validation_score_`` and ``_seed``,
@@ -237,7 +243,10 @@ class _BaseVAE(BaseEstimator):
                 "latent dimensions can carry nothing and collapse (see "
                 "n_active_components_ after fit). Use a smaller n_components.",
                 UserWarning, stacklevel=5)
-        data = TensorData(torch.from_numpy(values), torch.from_numpy(mask)).to(device)
+        if cond is not None:
+            cond = np.ascontiguousarray(cond, dtype=values.dtype)
+        data = TensorData(torch.from_numpy(values), torch.from_numpy(mask),
+                          None if cond is None else torch.from_numpy(cond)).to(device)
 
         n_samples = len(data)
         batch_size = self._resolve_batch_size(n_samples)
@@ -304,6 +313,7 @@ class _BaseVAE(BaseEstimator):
             # fits in concurrent threads do not interact.
             module = VAEModule(schema.layout_, self.n_components, hidden,
                                generator=torch_generator(epoch_seed),
+                               n_conditions=0 if cond is None else cond.shape[1],
                                **self._module_options(schema.layout_, values, mask))
             net = VAENet(
                 module,
@@ -342,7 +352,7 @@ class _BaseVAE(BaseEstimator):
         history = net.history
         validation_scores = ([-float(v) for v in history[:, "valid_loss"]]
                              if use_valid else None)
-        kl, active = _latent_diagnostics(module, values, mask, seed)
+        kl, active = _latent_diagnostics(module, values, mask, seed, cond)
         return self._commit_fit(
             kl_per_component_=kl, kl_ratio_=kl / kl.sum() if kl.sum() > 0 else np.zeros_like(kl),
             active_components_=active, n_active_components_=int(active.sum()),
@@ -461,11 +471,12 @@ class _BaseVAE(BaseEstimator):
         return load
 
     def _run_encoded(self, X, fn, *, n_samples_k=1, columns=True, with_jacobian=False,
-                     k_blocking=False):
+                     k_blocking=False, cond=None):
         """Encode ``X`` by blocks and apply ``fn(values, mask[, jac])`` by chunks.
 
         See :func:`~sklearn_vae._inference.run_chunks`; ``fn`` gets
-        ``k_block`` as a keyword when ``k_blocking``.
+        ``k_block`` as a keyword when ``k_blocking``, and ``cond`` (the
+        chunk's rows of the one-hot label array ``cond``) when one is given.
         """
         module, device = self._live_module()
         dtype = module_dtype(module)
@@ -475,47 +486,62 @@ class _BaseVAE(BaseEstimator):
         if k_blocking:
             inner = fn
 
+            def fn(*tensors, **kwargs):
+                return inner(*tensors, k_block=k_block, **kwargs)
+
+        load = self._encoded_loader(X, with_jacobian=with_jacobian)
+        dtypes = (dtype, dtype) + ((torch.float64,) if with_jacobian else ())
+        if cond is not None:
+            # The condition travels as one more chunked input, handed to fn by name.
+            encoded, inner_fn = load, fn
+
+            def load(start, stop):
+                return (*encoded(start, stop), cond[start:stop])
+
             def fn(*tensors):
-                return inner(*tensors, k_block=k_block)
+                return inner_fn(*tensors[:-1], cond=tensors[-1])
 
-        dtypes = (dtype, dtype, torch.float64)
+            dtypes = dtypes + (dtype,)
         with single_cpu_thread(device), torch.inference_mode():
-            return run_chunks(self._encoded_loader(X, with_jacobian=with_jacobian),
-                              X.shape[0], fn, chunk=chunk, block=block, device=device,
-                              dtypes=dtypes)
+            return run_chunks(load, X.shape[0], fn, chunk=chunk, block=block,
+                              device=device, dtypes=dtypes)
 
-    def _encode(self, X):
+    def _encode(self, X, cond=None):
         """Posterior mean ``E[z|x]`` of each row, float64 array (float32 precision)."""
         module, _ = self._live_module()
 
-        def fn(v, m):
-            return module.encode(v, m, inference=True)[0]
+        def fn(v, m, cond=None):
+            return module.encode(v, m, cond, inference=True)[0]
 
-        Z = self._run_encoded(X, fn)
+        Z = self._run_encoded(X, fn, cond=cond)
         if Z is None:
             return np.empty((0, self.n_components))
         return Z.astype(np.float64)
 
-    def _decode_mean(self, Z):
+    def _decode_mean(self, Z, cond=None):
         """Decoder point prediction at latent ``Z``, in the user's units."""
         module, device = self._live_module()
         dtype = module_dtype(module)
         Z = np.asarray(Z, dtype=np.float64)
         chunk, _, block = plan_chunks(module, 1, device, budget=self._inference_budget)
 
-        def fn(z):
-            mean, logits, cat_logits = module.split_params(module.decode(z, inference=True))
+        def fn(z, cond_chunk=None):
+            params = module.decode(z, cond_chunk, inference=True)
+            mean, logits, cat_logits = module.split_params(params)
             return (mean, torch.sigmoid(logits),
-                    *[torch.softmax(c, dim=-1) for c in cat_logits])
+                    *[torch.softmax(logit, dim=-1) for logit in cat_logits])
+
+        def load(start, stop):
+            return (Z[start:stop],) + (() if cond is None else (cond[start:stop],))
 
         with single_cpu_thread(device), torch.inference_mode():
             mean, prob, *cat_probs = run_chunks(
-                lambda start, stop: (Z[start:stop],), len(Z), fn, chunk=chunk,
-                block=block, device=device, dtypes=(dtype,))
+                load, len(Z), fn, chunk=chunk, block=block, device=device,
+                dtypes=(dtype, dtype))
         return self.schema_.decode(mean, prob, cat_probs)
 
     def _importance(self, X, reduce, *, with_jacobian=False, need_columns=True,
-                    need_params=True):
+                    need_params=True, cond=None):
         """Run the IWAE pass over ``X`` in fixed-size chunks.
 
         ``reduce(log_w, col_log_prob, params, values, mask)`` gets torch
@@ -535,20 +561,21 @@ class _BaseVAE(BaseEstimator):
 
         Each chunk has the same number of rows (padded with all-missing rows
         at the end), so a row's result does not depend on the other rows.
+        ``cond``: the one-hot label of each row, for a conditional model.
         """
         module, device = self._live_module()
         eps = self._shared_noise(device, module_dtype(module))
         k_blocking = not (need_columns or need_params)
 
-        def fn(v, m, jac=None, k_block=None):
+        def fn(v, m, jac=None, k_block=None, cond=None):
             if k_blocking:
                 log_w = torch.cat([
-                    module.log_importance_weights(v, m, eps[k:k + k_block])
+                    module.log_importance_weights(v, m, eps[k:k + k_block], cond)
                     for k in range(0, len(eps), k_block)])
                 col = params = None
             else:
                 log_w, params, *col = module.log_importance_weights(
-                    v, m, eps, return_params=True, return_columns=need_columns)
+                    v, m, eps, cond, return_params=True, return_columns=need_columns)
                 col = col[0] if col else None
                 params = params if need_params else None
             args = (log_w, col, params, v, m) + ((jac,) if with_jacobian else ())
@@ -556,9 +583,9 @@ class _BaseVAE(BaseEstimator):
 
         return self._run_encoded(X, fn, n_samples_k=self.n_importance_samples,
                                  columns=need_columns, with_jacobian=with_jacobian,
-                                 k_blocking=k_blocking)
+                                 k_blocking=k_blocking, cond=cond)
 
-    def _log_likelihood(self, X):
+    def _log_likelihood(self, X, cond=None):
         """IWAE estimate of log p(x_obs) per row, in the user's units.
 
         Network in float32 on fixed-size chunks; the log-sum-exp over the K
@@ -570,9 +597,9 @@ class _BaseVAE(BaseEstimator):
             return torch.logsumexp(log_w.double(), dim=0) - log_k + jac.sum(dim=-1)
 
         return self._importance(X, reduce, with_jacobian=True, need_columns=False,
-                                need_params=False)
+                                need_params=False, cond=cond)
 
-    def _log_likelihood_per_column(self, X):
+    def _log_likelihood_per_column(self, X, cond=None):
         """Split the IWAE estimate into one additive term per user column.
 
         With self-normalized weights ``w_k = softmax(log_w)``::
@@ -600,22 +627,45 @@ class _BaseVAE(BaseEstimator):
             return per_col + m.double() * (latent / n_obs)[:, None] + jac
 
         return self.schema_.to_user_columns(
-            self._importance(X, reduce, with_jacobian=True, need_params=False))
+            self._importance(X, reduce, with_jacobian=True, need_params=False, cond=cond))
 
-    def _sample(self, n_samples, random_state):
+    def _posterior_draws(self, X, cond=None, random_state=None):
+        """One draw ``z ~ q(z | x)`` (``q(z | x, y)`` when conditional) per row of ``X``.
+
+        ``X`` is validated input; returns a float64 array (n_samples, n_components).
+        """
+        module, _ = self._live_module()
+
+        def fn(v, m, cond=None):
+            return module.encode(v, m, cond, inference=True)
+
+        mu, logvar = self._run_encoded(X, fn, cond=cond)
+        rng = np.random.RandomState(draw_seed(random_state))
+        eps = rng.standard_normal(mu.shape)
+        return mu.astype(np.float64) + eps * np.exp(0.5 * logvar.astype(np.float64))
+
+    def _sample(self, n_samples, random_state, cond=None, z=None):
+        """Rows drawn from ``p(x | z)`` at ``z ~ N(0, I)`` (or at the given ``z``)."""
         seed = draw_seed(random_state)
         module, device = self._live_module()
         dtype = module_dtype(module)
         gen = torch_generator(seed, device=device)
         chunk, _, block = plan_chunks(module, 1, device, budget=self._inference_budget)
         with single_cpu_thread(device), torch.inference_mode():
-            z = torch.randn(n_samples, self.n_components, generator=gen, dtype=dtype,
-                            device=device)
+            if z is None:
+                z = torch.randn(n_samples, self.n_components, generator=gen, dtype=dtype,
+                                device=device)
+            else:
+                z = torch.as_tensor(z, dtype=dtype, device=device)
+
+            def load(start, stop):
+                return (z[start:stop],) + (() if cond is None else (cond[start:stop],))
+
             draws = run_chunks(
-                lambda start, stop: (z[start:stop],), n_samples,
-                lambda zc: module.sample_observation(module.decode(zc, inference=True),
-                                                     generator=gen),
-                chunk=chunk, block=block, device=device, dtypes=(dtype,), pad=False)
+                load, n_samples,
+                lambda zc, c=None: module.sample_observation(
+                    module.decode(zc, c, inference=True), generator=gen),
+                chunk=chunk, block=block, device=device, dtypes=(dtype, dtype), pad=False)
         return self.schema_.decode_sample(draws)
 
     # -- input validation -----------------------------------------------------
@@ -756,7 +806,7 @@ class _BaseVAE(BaseEstimator):
         """
         return float(np.mean(self.score_samples(X)))
 
-    def sample(self, n_samples=1, random_state=None):
+    def sample(self, n_samples=1, random_state=None, *, y=None):
         """Draw rows from the generative model.
 
         ``z ~ N(0, I)``, then the decoder's distribution ``p(x|z)`` including
@@ -768,6 +818,12 @@ class _BaseVAE(BaseEstimator):
         random_state : int, RandomState instance or None, default=None
             Seeds the draw; ``None`` uses fresh entropy and leaves the
             global RNGs alone.
+        y : array-like of shape (n_samples,), scalar or None, default=None
+            Only for a model fit with ``conditional=True``: the class of each
+            row to draw (``x ~ p(x | y)``), or one class for all of them.
+            None draws the classes in their training proportions
+            (``class_prior_``) from the same ``random_state``. An
+            unconditional model accepts only None.
 
         Returns
         -------
@@ -780,7 +836,57 @@ class _BaseVAE(BaseEstimator):
         check_is_fitted(self)
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
-        return self._sample(int(n_samples), random_state)
+        n_samples = int(n_samples)
+        if getattr(self, "classes_", None) is None:
+            if y is not None:
+                raise ValueError(
+                    f"This {type(self).__name__} is unconditional: sample takes no y. "
+                    "Fit VAETransformer(conditional=True) with fit(X, y) to sample rows "
+                    "of a given class.")
+            return self._sample(n_samples, random_state)
+        seed = draw_seed(random_state)
+        if y is None:
+            rng = np.random.RandomState(seed)
+            y = self.classes_[rng.choice(len(self.classes_), n_samples, p=self.class_prior_)]
+        cond = self._condition(y, n_samples, "sample")
+        return self._sample(n_samples, seed + 1, cond=cond)
+
+    def _condition(self, y, n_rows, where):
+        """One-hot float32 array of the labels ``y`` for a conditional model.
+
+        None for an unconditional model (``y`` is then ignored, as by PCA).
+        A scalar ``y`` is one class for all ``n_rows`` rows. Errors name the
+        problem: no ``y``, wrong length, labels not seen in ``fit``.
+        """
+        classes = getattr(self, "classes_", None)
+        if classes is None:
+            return None
+        name = type(self).__name__
+        if y is None:
+            raise ValueError(
+                f"This {name} was fit with conditional=True: {where} needs y, the "
+                f"class label of each row (one of classes_={classes.tolist()}).")
+        y = np.asarray(y)
+        if y.ndim == 0:
+            y = np.full(n_rows, y.item(), dtype=object)
+        elif y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1 or len(y) != n_rows:
+            raise ValueError(
+                f"{where}: y must hold one class label per row ({n_rows}), got shape "
+                f"{y.shape}.")
+        index = {c: i for i, c in enumerate(classes.tolist())}
+        codes = np.fromiter((index.get(v, -1) for v in y.tolist()), dtype=np.int64,
+                            count=len(y))
+        if (codes < 0).any():
+            unseen = list(dict.fromkeys(v for v, c in zip(y.tolist(), codes) if c < 0))
+            raise ValueError(
+                f"{where}: y has labels not seen in fit: {unseen[:5]}"
+                f"{' ...' if len(unseen) > 5 else ''}; this model knows "
+                f"classes_={classes.tolist()}.")
+        onehot = np.zeros((len(y), len(classes)), dtype=np.float32)
+        onehot[np.arange(len(y)), codes] = 1.0
+        return onehot
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -250,7 +250,8 @@ def _net_state(net):
         "module": {"layout": module.layout, "n_components": module.n_components,
                    "hidden_layer_sizes": tuple(hidden),
                    "min_variance": module.min_variance.tolist(),
-                   "heteroscedastic": module.heteroscedastic},
+                   "heteroscedastic": module.heteroscedastic,
+                   "n_conditions": getattr(module, "n_conditions", 0)},
         "history": [dict(row) for row in net.history],
     }
 
@@ -260,6 +261,7 @@ def _build_net(state, tensors, device):
     module = VAEModule(spec["layout"], spec["n_components"], spec["hidden_layer_sizes"],
                        min_variance=spec["min_variance"],
                        heteroscedastic=spec["heteroscedastic"],
+                       n_conditions=spec.get("n_conditions", 0),
                        generator=torch.Generator())  # weights are overwritten below
     try:
         module.load_state_dict(tensors["module"], strict=True)

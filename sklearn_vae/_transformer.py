@@ -5,7 +5,8 @@ from numbers import Real
 import numpy as np
 from sklearn.base import TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from ._base import _BaseVAE, _output_dtype, atomic_fit
 from ._schema import _MAX_ENCODED
@@ -126,6 +127,16 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         A category not seen during :term:`fit` met by ``transform`` or
         ``score_samples``: "error" raises, "ignore" treats the entry as
         missing (marginalized out), as :class:`~sklearn.preprocessing.OneHotEncoder`.
+    conditional : bool, default=False
+        Learn ``p(x | y)`` from ``fit(X, y)``: a conditional VAE (Sohn et
+        al., 2015) whose encoder and decoder also take the one-hot class
+        label. ``y`` holds class labels, as a classifier's (ints, strings,
+        ...). Then ``sample(n, y=labels)`` draws rows of the given classes,
+        ``score_samples(X, y)`` gives ``log p(x | y)``, and ``transform``,
+        ``inverse_transform`` and ``score`` take the rows' labels as ``y``
+        too (their latent codes are given the class). Labels not seen in
+        ``fit`` are an error. False: ``y`` is ignored, as by PCA.
+        See ``docs/conditional.md``.
 
     Attributes
     ----------
@@ -157,6 +168,13 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         Number of active dimensions. Fewer than ``n_components``: the extra
         dimensions carry nothing; a smaller ``n_components`` would do, or
         ``free_bits`` keeps them in use (see ``docs/reduction.md``).
+    classes_ : ndarray of shape (n_classes,)
+        The class labels seen in ``fit`` (sorted), with ``conditional=True``
+        only.
+    class_prior_ : ndarray of shape (n_classes,)
+        Fraction of the training rows in each class, with
+        ``conditional=True`` only: ``sample`` draws classes from it when
+        given no ``y``.
     loss_curve_ : list of float
         Training negative ELBO (nats per row) after each epoch.
     validation_scores_ : list of float or None
@@ -210,6 +228,7 @@ class VAETransformer(TransformerMixin, _BaseVAE):
     _parameter_constraints: dict = {
         **_BaseVAE._parameter_constraints,
         "free_bits": [Interval(Real, 0, None, closed="left")],
+        "conditional": ["boolean"],
     }
 
     def __init__(
@@ -236,6 +255,7 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         warm_start=False,
         categorical_features="from_dtype",
         handle_unknown="error",
+        conditional=False,
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -258,6 +278,7 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         self.warm_start = warm_start
         self.categorical_features = categorical_features
         self.handle_unknown = handle_unknown
+        self.conditional = conditional
 
     _warn_wide_latent = True  # n_components is a reduction target, as PCA's
 
@@ -273,23 +294,78 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         ----------
         X : {array-like, DataFrame} of shape (n_samples, n_features)
             Training data; NaN (None, ``pd.NA``) marks a missing entry.
-        y : None
-            Ignored.
+        y : array-like of shape (n_samples,) or None, default=None
+            Class labels to condition on, with ``conditional=True``
+            (required then); ignored otherwise.
 
         Returns
         -------
         self : VAETransformer
         """
-        reset = not (self.warm_start and hasattr(self, "net_"))
-        X = self._validate_input(X, reset=reset)
-        return self._fit_net(X)
+        continuing = self.warm_start and hasattr(self, "net_")
+        X = self._validate_input(X, reset=not continuing)
+        if not self.conditional:
+            if continuing and getattr(self, "classes_", None) is not None:
+                raise ValueError("warm_start cannot turn a conditional model into an "
+                                 "unconditional one: fit a new estimator.")
+            self.__dict__.pop("classes_", None)
+            self.__dict__.pop("class_prior_", None)
+            return self._fit_net(X)
+        if continuing and getattr(self, "classes_", None) is None:
+            raise ValueError("warm_start cannot turn an unconditional model into a "
+                             "conditional one: fit a new estimator.")
+        y = self._check_labels(X, y)
+        if not continuing:
+            classes, counts = np.unique(y, return_counts=True)
+            self.classes_, self.class_prior_ = classes, counts / counts.sum()
+        return self._fit_net(X, cond=self._condition(y, len(y), "fit"))
 
-    def transform(self, X):
+    def _check_labels(self, X, y):
+        """Validated class labels of a conditional fit (1-d, no missing label)."""
+        if y is None:
+            raise ValueError(
+                "conditional=True learns p(x | y): fit needs y, the class label of each "
+                "row, as in fit(X, y).")
+        y = column_or_1d(y, warn=True)
+        if len(y) != X.shape[0]:
+            raise ValueError(f"y has {len(y)} labels for {X.shape[0]} rows of X.")
+        if y.dtype.kind == "f" and np.isnan(y).any() or any(
+                v is None or (isinstance(v, float) and np.isnan(v))
+                for v in (y.tolist() if y.dtype.kind == "O" else ())):
+            raise ValueError("y has missing labels (NaN/None): conditional=True needs a "
+                             "class for every row.")
+        kind = type_of_target(y)
+        if kind not in ("binary", "multiclass"):
+            raise ValueError(
+                f"conditional=True needs class labels in y (binary or multiclass), got a "
+                f"{kind!r} target. Bin a continuous target (e.g. with "
+                "KBinsDiscretizer) to condition on it.")
+        return y
+
+    def fit_transform(self, X, y=None):
+        """Fit to ``X`` (and ``y`` with ``conditional=True``), then :meth:`transform`.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or None, default=None
+            Class labels with ``conditional=True``; ignored otherwise.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+        """
+        return self.fit(X, y).transform(X, y)
+
+    def transform(self, X, y=None):
         """Posterior mean of the latent code of each row (deterministic).
 
         Parameters
         ----------
         X : {array-like, DataFrame} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or None, default=None
+            With ``conditional=True``, the class of each row (required: the
+            encoder is ``q(z | x, y)``); ignored otherwise.
 
         Returns
         -------
@@ -297,15 +373,56 @@ class VAETransformer(TransformerMixin, _BaseVAE):
             float32 for float32 input, float64 otherwise.
         """
         X = self._validate_for_inference(X)
-        return self._encode(X).astype(_output_dtype(X), copy=False)
+        cond = self._condition(y, X.shape[0], "transform")
+        return self._encode(X, cond).astype(_output_dtype(X), copy=False)
 
-    def inverse_transform(self, X):
+    def score_samples(self, X, y=None):
+        """Log-likelihood of each row, ``log p(x)`` (``log p(x | y)`` when conditional).
+
+        See :meth:`_BaseVAE.score_samples` for how it is estimated; with
+        ``conditional=True``, ``y`` (required) gives each row's class.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or None, default=None
+            Class labels with ``conditional=True``; ignored otherwise.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
+        X = self._validate_for_inference(X)
+        return self._log_likelihood(X, self._condition(y, X.shape[0], "score_samples"))
+
+    def score_samples_per_feature(self, X, y=None):
+        """Each column's additive share of :meth:`score_samples`.
+
+        See :meth:`_BaseVAE.score_samples_per_feature`; ``y`` as in
+        :meth:`score_samples`.
+        """
+        X = self._validate_for_inference(X)
+        cond = self._condition(y, X.shape[0], "score_samples_per_feature")
+        return self._per_feature_output(X, self._log_likelihood_per_column(X, cond))
+
+    def score(self, X, y=None):
+        """Mean of :meth:`score_samples` (``y``: class labels when conditional).
+
+        Higher is better, so :class:`~sklearn.model_selection.GridSearchCV`
+        can select hyperparameters without a ``scoring``.
+        """
+        return float(np.mean(self.score_samples(X, y)))
+
+    def inverse_transform(self, X, y=None):
         """Decode latent codes to the decoder's mean, in the input's units.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_components)
             Latent codes, e.g. the output of :meth:`transform`.
+        y : array-like of shape (n_samples,), scalar or None, default=None
+            With ``conditional=True``, the class to decode each code as
+            (required; a scalar for all rows); ignored otherwise.
 
         Returns
         -------
@@ -327,7 +444,7 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         # Codes beyond the encoder's clipping bound are far outside the N(0, I)
         # prior; clipping them keeps the decoder's output finite.
         Z = np.clip(Z.astype(np.float64), -_MAX_ENCODED, _MAX_ENCODED)
-        decoded = self._decode_mean(Z)
+        decoded = self._decode_mean(Z, self._condition(y, len(Z), "inverse_transform"))
         if self.schema_.tabular_:
             return decoded
         return saturating_cast(decoded, dtype)

@@ -10,24 +10,33 @@ import torch
 
 
 class TensorData:
-    """Encoded values and their observation mask, held as tensors."""
+    """Encoded values, their observation mask and an optional condition, as tensors.
 
-    def __init__(self, x, mask):
+    ``cond`` (rows, n_conditions) is the one-hot label of a conditional model,
+    or None.
+    """
+
+    def __init__(self, x, mask, cond=None):
         self.x = x
         self.mask = mask
+        self.cond = cond
 
     def __len__(self):
         return self.x.shape[0]
 
     def to(self, device):
-        return TensorData(self.x.to(device), self.mask.to(device))
+        cond = None if self.cond is None else self.cond.to(device)
+        return TensorData(self.x.to(device), self.mask.to(device), cond)
 
     def subset(self, index):
-        return TensorData(self.x[index], self.mask[index])
+        cond = None if self.cond is None else self.cond[index]
+        return TensorData(self.x[index], self.mask[index], cond)
 
 
 class BatchIterator:
     """Yield ``({"x": ..., "mask": ...}, None)`` batches of a :class:`TensorData`.
+
+    A dataset with a condition adds ``"cond"`` to each batch dict.
 
     Used as skorch's ``iterator_train`` / ``iterator_valid``: skorch calls
     ``BatchIterator(dataset, batch_size=..., **iterator_kwargs)`` once per fit
@@ -65,13 +74,18 @@ class BatchIterator:
 
     def __iter__(self):
         x, mask = self.dataset.x, self.dataset.mask
+        cond = getattr(self.dataset, "cond", None)
         n = x.shape[0]
         if self.shuffle and n > 1:
             perm = torch.randperm(n, generator=self.generator).to(x.device)
             x, mask = x[perm], mask[perm]
+            cond = None if cond is None else cond[perm]
         for start in range(0, n, self.batch_size):
             if self.max_steps is not None and self.steps_ >= self.max_steps:
                 return
             self.steps_ += 1
             stop = start + self.batch_size
-            yield {"x": x[start:stop], "mask": mask[start:stop]}, None
+            batch = {"x": x[start:stop], "mask": mask[start:stop]}
+            if cond is not None:
+                batch["cond"] = cond[start:stop]
+            yield batch, None

@@ -30,7 +30,8 @@ class _Interrupted(BaseException):
 class VAENet(NeuralNet):
     """skorch ``NeuralNet`` training a :class:`~sklearn_vae.nn.VAEModule`.
 
-    Batches are ``{"x": values, "mask": mask}`` dicts (see ``BatchIterator``);
+    Batches are ``{"x": values, "mask": mask}`` dicts (with ``"cond"``, the
+    one-hot label, for a conditional module; see ``BatchIterator``);
     the module's forward takes them as keyword arguments. ``get_loss`` and
     ``get_dataset`` are overridden; ``infer`` passes the noise generator to
     the module; ``partial_fit`` (which ``fit`` calls) lets a
@@ -175,7 +176,7 @@ class VAENet(NeuralNet):
         if self.n_train_samples > 1:
             loss = self.module_.negative_iwae_bound(
                 X["x"], X["mask"], self.n_train_samples, beta, out=y_pred,
-                generator=getattr(self, "noise_generator_", None))
+                generator=getattr(self, "noise_generator_", None), cond=X.get("cond"))
         else:
             loss = self.module_.negative_elbo(X["x"], X["mask"], y_pred, beta,
                                               free_bits=getattr(self, "free_bits", 0.0))

@@ -162,6 +162,11 @@ class VAEModule(nn.Module):
     init : {"default", "orthogonal"}
         Weight initialization of the linear layers: torch's default, or
         orthogonal weights with zero biases (as in the MIWAE reference code).
+    n_conditions : int, default=0
+        Width of the conditioning input (a conditional VAE, Sohn et al.,
+        2015): a one-hot class label ``cond`` of this width is appended to
+        the encoder's input and to the decoder's, so the model learns
+        ``p(x | cond)``. 0: an unconditional VAE (``cond`` must be None).
     generator : torch.Generator or None
         CPU generator the initial weights are drawn from. None uses torch's
         global RNG, as ``nn.Linear`` does; with a generator the global RNG is
@@ -170,10 +175,11 @@ class VAEModule(nn.Module):
     """
 
     def __init__(self, layout, n_components, hidden_layer_sizes, min_variance=1e-3,
-                 heteroscedastic=False, init="default", generator=None):
+                 heteroscedastic=False, init="default", generator=None, n_conditions=0):
         super().__init__()
         self.layout = ColumnLayout(*layout)
         self.n_components = int(n_components)
+        self.n_conditions = int(n_conditions)
         floor = torch.as_tensor(min_variance, dtype=torch.float32).flatten()
         if floor.numel() not in (1, self.layout.n_continuous) or not bool((floor > 0).all()):
             raise ValueError(
@@ -191,8 +197,9 @@ class VAEModule(nn.Module):
         # With a generator, layers are built without drawing (on the meta
         # device), then filled from the generator.
         device = "meta" if generator is not None else None
-        self.encoder = mlp(n_values + n_columns, hidden, 2 * self.n_components, device)
-        self.decoder = mlp(self.n_components, hidden[::-1], n_out, device)
+        n_cond = self.n_conditions
+        self.encoder = mlp(n_values + n_columns + n_cond, hidden, 2 * self.n_components, device)
+        self.decoder = mlp(self.n_components + n_cond, hidden[::-1], n_out, device)
         if generator is not None:
             self.encoder.to_empty(device="cpu")
             self.decoder.to_empty(device="cpu")
@@ -223,35 +230,55 @@ class VAEModule(nn.Module):
         self.register_buffer("_cat_group", group, persistent=False)
 
     # -- the three steps -------------------------------------------------
-    def encode(self, x: Tensor, mask: Tensor, *, inference: bool = False):
-        """Posterior ``(mu, logvar)``.
+    def _with_condition(self, h: Tensor, cond) -> Tensor:
+        """``h`` with the conditioning input appended (broadcast over leading dims)."""
+        if not getattr(self, "n_conditions", 0):  # 0 in modules pickled before it
+            if cond is not None:
+                raise ValueError("This module is unconditional (n_conditions=0): "
+                                 "cond must be None.")
+            return h
+        if cond is None:
+            raise ValueError(f"This conditional module needs cond, a tensor of "
+                             f"{self.n_conditions} columns (the one-hot label).")
+        cond = cond.to(h.dtype).expand(*h.shape[:-1], cond.shape[-1])
+        return torch.cat([h, cond], dim=-1)
+
+    def encode(self, x: Tensor, mask: Tensor, cond: Tensor = None, *,
+               inference: bool = False):
+        """Posterior ``(mu, logvar)`` (given ``cond`` for a conditional module).
 
         ``inference=True`` (no autograd) applies ReLUs in place and makes
         each row's result independent of the other rows of the batch when
         batches keep one shape (see :func:`_row_invariant_linear`).
         """
-        h = torch.cat([x, mask], dim=-1)
+        h = self._with_condition(torch.cat([x, mask], dim=-1), cond)
         h = _inference_forward(self.encoder, h) if inference else self.encoder(h)
         mu, logvar = h.chunk(2, dim=-1)
         return mu, logvar.clamp(-15.0, 15.0)
 
-    def decode(self, z: Tensor, *, inference: bool = False) -> Tensor:
-        """Decoder outputs at ``z`` (``inference`` as in :meth:`encode`)."""
-        return _inference_forward(self.decoder, z) if inference else self.decoder(z)
+    def decode(self, z: Tensor, cond: Tensor = None, *, inference: bool = False) -> Tensor:
+        """Decoder outputs at ``z`` (``inference`` as in :meth:`encode`).
 
-    def forward(self, x: Tensor, mask: Tensor, generator=None, decode: bool = True) -> VAEOutput:
+        ``cond`` (rows, n_conditions) broadcasts over leading dimensions of
+        ``z`` (importance samples).
+        """
+        h = self._with_condition(z, cond)
+        return _inference_forward(self.decoder, h) if inference else self.decoder(h)
+
+    def forward(self, x: Tensor, mask: Tensor, cond: Tensor = None, generator=None,
+                decode: bool = True) -> VAEOutput:
         """Encode, draw ``z ~ q(z|x)`` (noise from ``generator``), decode.
 
         ``decode=False`` stops after the posterior (``params`` and ``z`` are
         None): the IWAE bound draws its own ``K`` samples from ``mu`` and
         ``logvar`` and would throw a one-sample decode away.
         """
-        mu, logvar = self.encode(x, mask)
+        mu, logvar = self.encode(x, mask, cond)
         if not decode:
             return VAEOutput(None, mu, logvar, None)
         eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
         z = mu + eps * torch.exp(0.5 * logvar)
-        return VAEOutput(self.decode(z), mu, logvar, z)
+        return VAEOutput(self.decode(z, cond), mu, logvar, z)
 
     # -- likelihood --------------------------------------------------------
     def observation_logvar(self, params: Tensor = None) -> Tensor:
@@ -331,7 +358,8 @@ class VAEModule(nn.Module):
         return nll + beta * kl.sum(dim=-1)
 
     def negative_iwae_bound(self, x: Tensor, mask: Tensor, n_samples: int, beta=1.0,
-                            out: VAEOutput = None, generator=None) -> Tensor:
+                            out: VAEOutput = None, generator=None,
+                            cond: Tensor = None) -> Tensor:
         """Per-row negative importance-weighted bound (IWAE / MIWAE), shape ``(n,)``.
 
         ``-log (1/K) sum_k p(x_obs|z_k) p(z_k)^beta / q(z_k|x)^beta`` with
@@ -341,19 +369,19 @@ class VAEModule(nn.Module):
         from ``generator`` (torch's global RNG when None).
         """
         if out is None:
-            mu, logvar = self.encode(x, mask)
+            mu, logvar = self.encode(x, mask, cond)
         else:
             mu, logvar = out.mu, out.logvar
         eps = torch.randn((int(n_samples),) + tuple(mu.shape), generator=generator,
                           device=mu.device, dtype=mu.dtype)
         z = mu + eps * torch.exp(0.5 * logvar)
-        log_px = self.column_log_prob(x, mask, self.decode(z)).sum(dim=-1)
+        log_px = self.column_log_prob(x, mask, self.decode(z, cond)).sum(dim=-1)
         log_w = log_px + beta * (
             standard_normal_log_density(z) - gaussian_log_density(z, mu, logvar)
         )
         return math.log(n_samples) - torch.logsumexp(log_w, dim=0)
 
-    def importance_weights(self, x: Tensor, mask: Tensor, eps: Tensor):
+    def importance_weights(self, x: Tensor, mask: Tensor, eps: Tensor, cond: Tensor = None):
         """IWAE log-weights with shared noise.
 
         ``eps`` has shape ``(K, n_components)`` and is shared by every row
@@ -369,9 +397,9 @@ class VAEModule(nn.Module):
         params : Tensor, shape (K, n, n_values)
             Decoder outputs at each ``z_k``.
         """
-        mu, logvar = self.encode(x, mask)
+        mu, logvar = self.encode(x, mask, cond)
         z = mu + eps[:, None, :] * torch.exp(0.5 * logvar)
-        params = self.decode(z)
+        params = self.decode(z, cond)
         col = self.column_log_prob(x, mask, params)
         log_w = (
             col.sum(dim=-1)
@@ -380,7 +408,8 @@ class VAEModule(nn.Module):
         )
         return log_w, col, params
 
-    def log_importance_weights(self, x: Tensor, mask: Tensor, eps: Tensor, *,
+    def log_importance_weights(self, x: Tensor, mask: Tensor, eps: Tensor,
+                               cond: Tensor = None, *,
                                return_params: bool = False,
                                return_columns: bool = False):
         """IWAE log-weights with shared noise, computed for inference.
@@ -398,12 +427,12 @@ class VAEModule(nn.Module):
         """
         layout = self.layout
         c, b, n_values = layout.n_continuous, layout.n_binary, layout.n_values
-        mu, logvar = self.encode(x, mask, inference=True)
+        mu, logvar = self.encode(x, mask, cond, inference=True)
         z = torch.addcmul(mu, eps[:, None, :], torch.exp(0.5 * logvar))
         # log p(z) - log q(z|x) = 0.5 * (|eps|^2 - |z|^2 + sum(logvar))
         log_w = eps.square().sum(dim=-1)[:, None] - z.square().sum(dim=-1)
         log_w = log_w.add_(logvar.sum(dim=-1)).mul_(0.5)
-        params = self.decode(z, inference=True)
+        params = self.decode(z, cond, inference=True)
         if c:
             m = mask[..., :c]
             d = params[..., :c] - x[..., :c]
