@@ -1,0 +1,122 @@
+"""``VAEOversampler``: an imbalanced-learn sampler drawing rows from a conditional VAE."""
+
+import sys
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV
+
+import sklearn_vae
+from sklearn_vae import VAETransformer
+
+imblearn = pytest.importorskip("imblearn")
+from imblearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+from sklearn_vae import VAEOversampler  # noqa: E402
+
+FAST = dict(hidden_layer_sizes=(16,), max_iter=10)
+TRAINED = dict(hidden_layer_sizes=(32,), max_iter=100)
+
+
+def imbalanced(n=300, seed=0):
+    rng = np.random.RandomState(seed)
+    y = (rng.uniform(size=n) < 0.1).astype(int)
+    X = rng.normal(size=(n, 5))
+    X[:, 0] += 3.0 * y
+    return X, y
+
+
+@pytest.mark.parametrize("sampling", ["posterior", "prior"])
+def test_oversampler_balances_classes_with_class_like_rows(sampling):
+    X, y = imbalanced()
+    sampler = VAEOversampler(estimator=VAETransformer(**TRAINED), random_state=0,
+                             sampling=sampling)
+    X_res, y_res = sampler.fit_resample(X, y)
+    counts = np.bincount(y)
+    assert np.bincount(y_res).tolist() == [counts[0], counts[0]]
+    # The original rows come first, unchanged; the new rows are minority-like.
+    np.testing.assert_array_equal(X_res[:len(X)], X)
+    new = X_res[len(X):]
+    assert new.shape == (counts[0] - counts[1], 5)
+    assert new[:, 0].mean() > 1.5
+    assert sampler.estimator_.conditional and sampler.estimator_.classes_.tolist() == [0, 1]
+    # Seeded: the same random_state gives the same rows.
+    again = VAEOversampler(estimator=VAETransformer(**TRAINED), random_state=0,
+                           sampling=sampling).fit_resample(X, y)[0]
+    np.testing.assert_array_equal(again, X_res)
+
+
+@pytest.mark.parametrize("strategy, expected", [
+    (0.5, [270, 135]), ({1: 100}, [270, 100]), ("minority", [270, 270]),
+])
+def test_oversampler_sampling_strategy_as_smote(strategy, expected):
+    X, y = imbalanced()
+    y = np.r_[np.zeros(270, int), np.ones(30, int)]
+    _, y_res = VAEOversampler(sampling_strategy=strategy, estimator=VAETransformer(**FAST),
+                              random_state=0).fit_resample(X, y)
+    assert np.bincount(y_res).tolist() == expected
+
+
+def test_oversampler_keeps_dataframe_types():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    y = pd.Series(np.r_[np.zeros(180, int), np.ones(20, int)], name="target")
+    df = pd.DataFrame({"amount": rng.normal(size=200) + 2 * y,
+                       "kind": pd.Categorical(rng.choice(["a", "b", "c"], 200)),
+                       "count": rng.randint(0, 9, 200),
+                       "flag": rng.uniform(size=200) < 0.3})
+    X_res, y_res = VAEOversampler(estimator=VAETransformer(**FAST),
+                                  random_state=0).fit_resample(df, y)
+    assert isinstance(X_res, pd.DataFrame) and isinstance(y_res, pd.Series)
+    assert X_res.dtypes.to_dict() == df.dtypes.to_dict()
+    assert set(X_res["kind"].cat.categories) == {"a", "b", "c"}
+    assert y_res.name == "target" and y_res.value_counts().to_dict() == {0: 180, 1: 180}
+    assert X_res.index.equals(pd.RangeIndex(360))
+
+
+def test_oversampler_in_imblearn_pipeline_and_grid_search():
+    from imblearn.pipeline import Pipeline
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = imbalanced(200)
+    pipe = Pipeline([("over", VAEOversampler(estimator=VAETransformer(**FAST),
+                                             random_state=0)),
+                     ("clf", LogisticRegression())])
+    grid = GridSearchCV(pipe, {"over__estimator__n_components": [1, 2]}, cv=2,
+                        scoring="average_precision").fit(X, y)
+    assert grid.best_params_["over__estimator__n_components"] in (1, 2)
+    assert grid.predict(X).shape == (200,)
+
+
+def test_oversampler_leaves_the_template_estimator_alone():
+    X, y = imbalanced(120)
+    template = VAETransformer(**FAST)
+    VAEOversampler(estimator=template, random_state=0).fit_resample(X, y)
+    assert template.conditional is False and not hasattr(template, "net_")
+
+
+def test_oversampler_rejects_bad_parameters():
+    X, y = imbalanced(60)
+    with pytest.raises(ValueError, match="sampling"):
+        VAEOversampler(sampling="nearest").fit_resample(X, y)
+    with pytest.raises(ValueError, match="estimator"):
+        VAEOversampler(estimator="vae").fit_resample(X, y)
+
+
+def test_missing_imbalanced_learn_gives_install_hint(monkeypatch):
+    for name in list(sys.modules):
+        if name == "imblearn" or name.startswith("imblearn."):
+            monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.delitem(sys.modules, "sklearn_vae._oversampler", raising=False)
+    with pytest.raises(ImportError, match=r"pip install 'sklearn-vae\[imbalanced\]'"):
+        sklearn_vae.VAEOversampler  # noqa: B018
+
+
+@parametrize_with_checks(
+    [VAEOversampler(estimator=VAETransformer(hidden_layer_sizes=(8,), max_iter=2),
+                    random_state=0)],
+    expected_failed_checks=lambda est: {
+        "check_samplers_pandas_sparse": "the VAE needs dense data: sparse columns get "
+                                        "an error that says how to convert them"})
+def test_imblearn_sampler_checks(estimator, check):
+    check(estimator)
