@@ -70,7 +70,6 @@ import json
 import math
 import os
 import platform
-import subprocess
 import sys
 import time
 import warnings
@@ -91,6 +90,7 @@ from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run from anywhere
 import bench_anomaly  # noqa: E402  (dataset groups and data location)
+from bench_cost import _code_version  # noqa: E402
 
 try:
     from sklearn_vae import VAEOversampler
@@ -521,17 +521,6 @@ def _versions():
         except metadata.PackageNotFoundError:
             out[pkg] = None
     return out
-
-
-def _code_version():
-    try:
-        rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain",
-                                "sklearn_vae"], capture_output=True, text=True).stdout.strip()
-        return f"commit {rev}" + (" + uncommitted changes" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "code version unknown"
 
 
 def main(argv=None):
