@@ -92,6 +92,17 @@ _DIAGNOSTIC_ROWS = 50_000
 ACTIVE_UNIT_THRESHOLD = 0.01
 
 
+def _with_rows_of(load, extra):
+    """``load`` for :func:`run_chunks` that also returns ``extra[start:stop]``.
+
+    How a conditional model's one-hot labels travel beside the rows of every
+    inference path (``extra=None``: ``load`` unchanged).
+    """
+    if extra is None:
+        return load
+    return lambda start, stop: (*load(start, stop), extra[start:stop])
+
+
 def _latent_diagnostics(module, values, mask, seed, cond=None):
     """Mean KL of each latent dimension, and which dimensions are active.
 
@@ -489,19 +500,16 @@ class _BaseVAE(BaseEstimator):
             def fn(*tensors, **kwargs):
                 return inner(*tensors, k_block=k_block, **kwargs)
 
-        load = self._encoded_loader(X, with_jacobian=with_jacobian)
         dtypes = (dtype, dtype) + ((torch.float64,) if with_jacobian else ())
         if cond is not None:
             # The condition travels as one more chunked input, handed to fn by name.
-            encoded, inner_fn = load, fn
-
-            def load(start, stop):
-                return (*encoded(start, stop), cond[start:stop])
+            inner_fn = fn
 
             def fn(*tensors):
                 return inner_fn(*tensors[:-1], cond=tensors[-1])
 
             dtypes = dtypes + (dtype,)
+        load = _with_rows_of(self._encoded_loader(X, with_jacobian=with_jacobian), cond)
         with single_cpu_thread(device), torch.inference_mode():
             return run_chunks(load, X.shape[0], fn, chunk=chunk, block=block,
                               device=device, dtypes=dtypes)
@@ -531,9 +539,7 @@ class _BaseVAE(BaseEstimator):
             return (mean, torch.sigmoid(logits),
                     *[torch.softmax(logit, dim=-1) for logit in cat_logits])
 
-        def load(start, stop):
-            return (Z[start:stop],) + (() if cond is None else (cond[start:stop],))
-
+        load = _with_rows_of(lambda start, stop: (Z[start:stop],), cond)
         with single_cpu_thread(device), torch.inference_mode():
             mean, prob, *cat_probs = run_chunks(
                 load, len(Z), fn, chunk=chunk, block=block, device=device,
@@ -658,11 +664,8 @@ class _BaseVAE(BaseEstimator):
             else:
                 z = torch.as_tensor(z, dtype=dtype, device=device)
 
-            def load(start, stop):
-                return (z[start:stop],) + (() if cond is None else (cond[start:stop],))
-
             draws = run_chunks(
-                load, n_samples,
+                _with_rows_of(lambda start, stop: (z[start:stop],), cond), n_samples,
                 lambda zc, c=None: module.sample_observation(
                     module.decode(zc, c, inference=True), generator=gen),
                 chunk=chunk, block=block, device=device, dtypes=(dtype, dtype), pad=False)

@@ -154,20 +154,18 @@ import numpy as np
                 warnings.simplefilter("ignore", ConvergenceWarning)
             est.fit(X, y)
         frame = is_dataframe(X)
-        X_valid = est._validate_for_inference(X)
         new_X, new_y = [], []
         for label, n_new in self.sampling_strategy_.items():
             if n_new <= 0:
                 continue
             seed = int(rng.randint(_MAX_SEED))
-            cond = est._condition(np.full(n_new, label, dtype=object), n_new,
-                                  "fit_resample")
+            cond = est._condition(label, n_new, "fit_resample")
             if self.sampling == "prior":
                 z = np.random.RandomState(seed).standard_normal((n_new, est.n_components))
             else:
                 members = np.flatnonzero(y == label)
                 pick = members[rng.randint(len(members), size=n_new)]
-                picked = X_valid.iloc[pick] if frame else X_valid[pick]
+                picked = est._validate_for_inference(X.iloc[pick] if frame else X[pick])
                 z = est._posterior_draws(picked, cond, random_state=seed)
             if self.observation_noise:
                 rows = est._sample(n_new, seed + 1, cond=cond, z=z)
