@@ -4,7 +4,7 @@ import math
 import sys
 
 import torch
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, PrintLog
 from skorch.callbacks import EarlyStopping as _SkorchEarlyStopping
 
 
@@ -18,15 +18,42 @@ class StopTraining(KeyboardInterrupt):
 
 
 class EarlyStopping(_SkorchEarlyStopping):
-    """skorch's ``EarlyStopping``, stopping with :class:`StopTraining`."""
+    """skorch's ``EarlyStopping``, stopping with :class:`StopTraining`.
+
+    The best weights are kept as detached clones of the module's tensors
+    (skorch deep-copies the state dict: ~2.7 ms per improving epoch on a
+    small model, a sizeable share of a short fit, for the same values).
+    """
 
     def on_epoch_end(self, net, **kwargs):
-        try:
+        current_score = net.history[-1, self.monitor]
+        if not self._is_score_improved(current_score):
+            self.misses_ += 1
+        else:
+            self.misses_ = 0
+            self.dynamic_threshold_ = self._calc_new_threshold(current_score)
+            self.best_epoch_ = net.history[-1, "epoch"]
+            if self.load_best:
+                self.best_model_weights_ = {
+                    key: value.detach().clone()
+                    for key, value in net.module_.state_dict().items()}
+        if self.misses_ == self.patience:
+            if net.verbose:
+                self._sink(f"Stopping since {self.monitor} has not improved in the last "
+                           f"{self.patience} epochs.", verbose=net.verbose)
+            raise StopTraining()
+
+
+class QuietPrintLog(PrintLog):
+    """skorch's ``PrintLog``, formatting nothing when nothing is printed.
+
+    skorch's builds the epoch's table (``tabulate``) every epoch even with
+    ``verbose=0``: ~1.2 ms per epoch, as much as a training step.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        if net.verbose or self.sink is not print:
             super().on_epoch_end(net, **kwargs)
-        except KeyboardInterrupt as exc:
-            if isinstance(exc, StopTraining) or self.misses_ != self.patience:
-                raise  # a real interrupt, not the patience running out
-            raise StopTraining() from None
 
 
 class KLWarmup(Callback):

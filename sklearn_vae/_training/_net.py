@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 
-from ._callbacks import EpochProgressBar, StopTraining
+from ._callbacks import EpochProgressBar, QuietPrintLog, StopTraining
 from ._data import TensorData
 
 
@@ -160,11 +160,20 @@ class VAENet(NeuralNet):
         self.trim_fraction_ = self.trim_fraction  # callbacks may switch it (TrimWarmup)
         return self
 
+    @property
+    def _default_callbacks(self):
+        return [(name, QuietPrintLog() if name == "print_log" else cb)
+                for name, cb in super()._default_callbacks]
+
     def _set_training(self, training=True):
-        # skorch calls this before every batch; walking the module tree each
-        # time costs ~0.1 ms per batch, so only switch when the mode changes.
-        if self.module_.training != training:
-            super()._set_training(training)
+        # skorch calls this before every batch: only switch when the mode
+        # changes (training and validation alternate every epoch), and set
+        # the flags directly: Module.train goes through Module.__setattr__
+        # for every submodule (~0.35 ms a switch on the default network).
+        module = self.module_
+        if module.training != training:
+            for sub in module.modules():
+                sub.__dict__["training"] = training
 
     def get_dataset(self, X, y=None):
         if isinstance(X, TensorData):
