@@ -22,7 +22,7 @@ from ._inference import (
     run_chunks,
     single_cpu_thread,
 )
-from ._schema import TabularSchema, check_tabular, is_dataframe
+from ._schema import CONTINUOUS, TabularSchema, check_tabular, is_dataframe
 from ._training import (
     BatchIterator,
     DivergenceGuard,
@@ -34,7 +34,15 @@ from ._training import (
     adam,
 )
 from .nn import VAEModule, kl_per_dimension
+from .nn._losses import gaussian_log_density, standard_normal_log_density
 from .utils import check_device, cpu_threads, draw_seed, torch_generator
+
+
+# Rounds of importance resampling in ``sample(given=...)``: after the first,
+# the proposal is the encoder at the row completed by the previous round's
+# draw (a row like those it was trained on) instead of at the given entries
+# alone, which a model trained on complete rows has never seen.
+_GIVEN_ROUNDS = 4
 
 
 def _is_text_array(X):
@@ -809,11 +817,24 @@ class _BaseVAE(BaseEstimator):
         """
         return float(np.mean(self.score_samples(X)))
 
-    def sample(self, n_samples=1, random_state=None, *, y=None):
+    def sample(self, n_samples=1, random_state=None, *, y=None, given=None):
         """Draw rows from the generative model.
 
         ``z ~ N(0, I)``, then the decoder's distribution ``p(x|z)`` including
         its observation noise, so sampled marginals match the data's.
+
+        With ``given``, rows are drawn from ``p(x_rest | x_given)`` instead:
+        "rows like these, with ``sex == "Female"`` and ``age == 30``". Each
+        row is drawn by sampling-importance-resampling, the machinery
+        :class:`VAEImputer` uses for ``sample_posterior=True``: the given
+        entries are encoded (the rest masked as missing), ``n_importance_samples``
+        codes are drawn from ``q(z | x_given)`` (fresh draws for every row)
+        and weighted by ``p(x_given | z) p(z) / q(z | x_given)``, one code is
+        picked by its weight, and the other columns are drawn from
+        ``p(x | z)``. The given entries are returned exactly as given. No
+        rejection sampling: rare values cost no more than common ones, but
+        the draws are only as good as the model's fit around them (values
+        far outside the training data are extrapolations).
 
         Parameters
         ----------
@@ -827,6 +848,14 @@ class _BaseVAE(BaseEstimator):
             None draws the classes in their training proportions
             (``class_prior_``) from the same ``random_state``. An
             unconditional model accepts only None.
+        given : dict, array-like, DataFrame or None, default=None
+            The entries to condition on. A dict ``{column: value}`` fixes
+            those columns in every row (keys are the training column names
+            when fit on a DataFrame, integer positions otherwise). A table of
+            the training columns (one row, repeated, or ``n_samples`` rows),
+            with NaN / None where a value is to be drawn, fixes entries row
+            by row. Values are checked as in ``transform`` (unknown
+            categories, wrong columns). None: unconditional draws, as above.
 
         Returns
         -------
@@ -840,19 +869,139 @@ class _BaseVAE(BaseEstimator):
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
         n_samples = int(n_samples)
+        partial = None if given is None else self._partial_rows(given, n_samples)
         if getattr(self, "classes_", None) is None:
             if y is not None:
                 raise ValueError(
                     f"This {type(self).__name__} is unconditional: sample takes no y. "
                     "Fit VAETransformer(conditional=True) with fit(X, y) to sample rows "
                     "of a given class.")
+            if partial is not None:
+                return self._sample_given(partial, random_state)
             return self._sample(n_samples, random_state)
         seed = draw_seed(random_state)
         if y is None:
             rng = np.random.RandomState(seed)
             y = self.classes_[rng.choice(len(self.classes_), n_samples, p=self.class_prior_)]
         cond = self._condition(y, n_samples, "sample")
+        if partial is not None:
+            return self._sample_given(partial, seed + 1, cond=cond)
         return self._sample(n_samples, seed + 1, cond=cond)
+
+    def _partial_rows(self, given, n_samples):
+        """``given`` as ``n_samples`` validated rows, missing where a value is to be drawn."""
+        schema = self.schema_
+        names = getattr(self, "feature_names_in_", None)
+        if isinstance(given, dict):
+            columns = [str(c) for c in names] if names is not None else None
+            index = {}
+            for key in given:
+                if columns is not None and isinstance(key, str) and key in columns:
+                    index[key] = columns.index(key)
+                elif (columns is None and isinstance(key, Integral)
+                      and not isinstance(key, bool) and 0 <= key < self.n_features_in_):
+                    index[key] = int(key)
+                else:
+                    known = (f"the training columns {columns}" if columns is not None
+                             else f"column positions 0..{self.n_features_in_ - 1}")
+                    raise ValueError(
+                        f"sample: given has a key {key!r} that is not a column of this "
+                        f"model; keys must be {known}.")
+            if schema.is_frame_:
+                pd = __import__("pandas")
+                data = {}
+                for j, spec in enumerate(schema.specs_):
+                    key = next((k for k, i in index.items() if i == j), None)
+                    if key is not None:
+                        data[names[j]] = pd.Series([given[key]] * n_samples, dtype=object)
+                    elif spec.kind == CONTINUOUS:
+                        data[names[j]] = np.full(n_samples, np.nan)
+                    else:
+                        data[names[j]] = pd.Series([None] * n_samples, dtype=object)
+                rows = pd.DataFrame(data, columns=list(names))
+                for j, spec in enumerate(schema.specs_):  # numeric columns stay numeric
+                    if spec.kind == CONTINUOUS and names[j] in rows:
+                        rows[names[j]] = pd.to_numeric(rows[names[j]], errors="raise")
+            elif schema.tabular_:
+                rows = np.full((n_samples, self.n_features_in_), None, dtype=object)
+                for key, j in index.items():
+                    rows[:, j] = given[key]
+            else:
+                rows = np.full((n_samples, self.n_features_in_), np.nan)
+                for key, j in index.items():
+                    try:
+                        rows[:, j] = float(given[key])
+                    except (TypeError, ValueError):
+                        raise ValueError(
+                            f"sample: given[{key!r}] = {given[key]!r} is not a number; "
+                            "this model was fit on a numeric array.") from None
+            return self._validate_for_inference(rows)
+        rows = self._validate_for_inference(given)
+        if len(rows) == 1 and n_samples != 1:
+            take = np.zeros(n_samples, dtype=np.intp)
+            rows = rows.iloc[take] if is_dataframe(rows) else rows[take]
+        elif len(rows) != n_samples:
+            raise ValueError(
+                f"sample: given must be a dict, one row, or n_samples={n_samples} rows; "
+                f"got {len(rows)} rows.")
+        return rows
+
+    def _sample_given(self, rows, random_state, cond=None):
+        """Draw the missing entries of ``rows`` from ``p(x_missing | x_observed)``.
+
+        Sampling-importance-resampling with fresh codes for every row (so
+        repeated rows get independent draws); the observed entries are
+        returned as given.
+        """
+        seed = draw_seed(random_state)
+        module, device = self._live_module()
+        k = self.n_importance_samples
+        layout = module.layout
+        widths = [1] * (layout.n_continuous + layout.n_binary) + list(layout.categories)
+        value_column = torch.repeat_interleave(
+            torch.arange(len(widths)), torch.tensor(widths, dtype=torch.long)).to(device)
+        state = {}
+
+        def fn(v, m, cond=None):
+            if "gen" not in state:
+                state["gen"] = torch_generator(seed, device=device)
+            gen = state["gen"]
+            observed = m[:, value_column] > 0
+            x, mask = v, m
+            for _ in range(_GIVEN_ROUNDS):
+                # Proposal: the encoder at the current completion of the row
+                # (at the first round, the given entries alone); weights with
+                # the likelihood of the given entries only.
+                mu, logvar = module.encode(x, mask, cond, inference=True)
+                eps = torch.randn((k,) + tuple(mu.shape), generator=gen, dtype=mu.dtype,
+                                  device=mu.device)
+                z = mu + eps * torch.exp(0.5 * logvar)
+                params = module.decode(z, cond, inference=True)
+                log_w = (module.column_log_prob(v, m, params).sum(dim=-1)
+                         + standard_normal_log_density(z)
+                         - gaussian_log_density(z, mu, logvar))
+                w = torch.softmax(log_w.double(), dim=0).T  # (rows, K)
+                pick = torch.multinomial(w, 1, generator=gen)[:, 0]
+                chosen = params[pick, torch.arange(params.shape[1], device=params.device)]
+                x = torch.where(observed, v, module.sample_observation(chosen, generator=gen))
+                mask = torch.ones_like(m)
+            return x
+
+        draws = self._run_encoded(rows, fn, n_samples_k=k, cond=cond)
+        out = self.schema_.decode_sample(draws)
+        if self.schema_.tabular_:
+            _, mask = self.schema_.encode(rows, dtype=np.float64,
+                                          handle_unknown=self._handle_unknown())
+            observed = self.schema_.to_user_columns(mask) > 0
+        else:
+            observed = ~np.isnan(rows)
+        for j in np.flatnonzero(observed.any(axis=0)):
+            sel = np.flatnonzero(observed[:, j])
+            if is_dataframe(out):
+                out.iloc[sel, j] = rows.iloc[sel, j].to_numpy()
+            else:
+                out[sel, j] = rows[sel, j]
+        return out
 
     def _condition(self, y, n_rows, where):
         """One-hot float32 array of the labels ``y`` for a conditional model.

@@ -1,0 +1,126 @@
+"""``sample(n, given=...)``: rows drawn given some of their columns."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sklearn_vae import VAEImputer, VAETransformer
+
+TINY = dict(hidden_layer_sizes=(32,), max_iter=100, learning_rate_init=1e-2, random_state=0)
+
+
+def linked(n=600, seed=0):
+    """Column 1 = column 0 + small noise; column 2 is independent noise."""
+    rng = np.random.RandomState(seed)
+    x0 = rng.normal(size=n)
+    return np.column_stack([x0, x0 + 0.2 * rng.normal(size=n), rng.normal(size=n)])
+
+
+@pytest.fixture(scope="module")
+def vae():
+    X = linked()
+    return VAETransformer(n_components=2, **TINY).fit(X), X
+
+
+def test_given_columns_are_kept_and_the_rest_follows_them(vae):
+    model, _ = vae
+    rows = model.sample(500, random_state=0, given={0: 1.5})
+    assert rows.shape == (500, 3)
+    assert np.all(rows[:, 0] == 1.5)
+    # Column 1 follows column 0 (posterior inference, not the prior).
+    # The truth: column 1 | column 0 = 1.5 has mean 1.5 and std 0.2.
+    assert abs(rows[:, 1].mean() - 1.5) < 0.15
+    assert 0.1 < rows[:, 1].std() < 0.35
+    prior = model.sample(500, random_state=0)
+    assert abs(prior[:, 1].mean()) < 0.3 and prior[:, 1].std() > 0.7
+    # The unrelated column keeps its marginal.
+    assert abs(rows[:, 2].mean()) < 0.3 and 0.6 < rows[:, 2].std() < 1.4
+
+
+def test_given_draws_are_seeded_and_repeated_rows_differ(vae):
+    model, _ = vae
+    a = model.sample(50, random_state=3, given={0: -1.0})
+    b = model.sample(50, random_state=3, given={0: -1.0})
+    np.testing.assert_array_equal(a, b)
+    assert len(np.unique(a[:, 1])) == 50  # fresh codes per row, not K shared ones
+
+
+def test_given_as_a_partial_row_or_rows(vae):
+    model, _ = vae
+    one = np.array([[np.nan, 2.0, np.nan]])
+    rows = model.sample(40, random_state=0, given=one)
+    assert rows.shape == (40, 3) and np.all(rows[:, 1] == 2.0)
+    assert abs(rows[:, 0].mean() - 2.0) < 0.6
+    table = np.array([[0.5, np.nan, np.nan], [np.nan, np.nan, 1.0]])
+    rows = model.sample(2, random_state=0, given=table)
+    assert rows[0, 0] == 0.5 and rows[1, 2] == 1.0
+    assert not np.isnan(rows).any()
+    with pytest.raises(ValueError, match="one row, or n_samples=3 rows; got 2 rows"):
+        model.sample(3, given=table)
+    with pytest.raises(ValueError, match="3 features"):
+        model.sample(3, given=np.zeros((1, 2)))
+
+
+def test_given_errors_name_the_problem(vae):
+    model, _ = vae
+    with pytest.raises(ValueError, match=r"key 5 .* column positions 0\.\.2"):
+        model.sample(3, given={5: 1.0})
+    with pytest.raises(ValueError, match="not a number"):
+        model.sample(3, given={0: "high"})
+    with pytest.raises(ValueError, match="contains infinity"):
+        model.sample(3, given={0: np.inf})
+
+
+@pytest.fixture(scope="module")
+def frame():
+    rng = np.random.RandomState(0)
+    n = 600
+    color = rng.choice(["red", "blue"], size=n)
+    size = np.where(color == "red", 10, -10) + rng.randint(-2, 3, size=n)
+    df = pd.DataFrame({
+        "color": pd.Categorical(color),
+        "size": size.astype(np.int64),
+        "w": rng.normal(size=n),
+    })
+    return VAETransformer(n_components=2, **TINY).fit(df), df
+
+
+def test_given_on_a_mixed_frame_keeps_dtypes(frame):
+    model, df = frame
+    red = model.sample(300, random_state=0, given={"color": "red"})
+    assert list(red.columns) == list(df.columns)
+    assert red.dtypes.equals(df.dtypes)
+    assert (red["color"] == "red").all()
+    assert red["size"].mean() > 5
+    big = model.sample(300, random_state=0, given={"size": -10})
+    assert (big["size"] == -10).all()
+    assert (big["color"] == "blue").mean() > 0.9
+
+
+def test_given_on_a_frame_checks_columns_and_categories(frame):
+    model, _ = frame
+    with pytest.raises(ValueError, match=r"key 'colour' .* training columns"):
+        model.sample(2, given={"colour": "red"})
+    with pytest.raises(ValueError, match="green"):
+        model.sample(2, given={"color": "green"})
+
+
+def test_given_with_a_conditional_model():
+    rng = np.random.RandomState(0)
+    y = rng.choice(["a", "b"], size=500)
+    X = linked(500)
+    X[:, 2] += np.where(y == "a", 3.0, -3.0)
+    model = VAETransformer(n_components=2, conditional=True, **TINY).fit(X, y)
+    rows = model.sample(300, random_state=0, y="b", given={0: 1.0})
+    assert np.all(rows[:, 0] == 1.0)
+    assert rows[:, 2].mean() < -2.0
+    assert abs(rows[:, 1].mean() - 1.0) < 0.5
+
+
+def test_imputer_samples_given_columns_too():
+    X = linked(400)
+    imp = VAEImputer(n_components=2, n_train_samples=2, hidden_layer_sizes=(32,),
+                     max_iter=100, learning_rate_init=1e-2, random_state=0).fit(X)
+    rows = imp.sample(200, random_state=0, given={1: 1.0})
+    assert np.all(rows[:, 1] == 1.0)
+    assert abs(rows[:, 0].mean() - 1.0) < 0.5
