@@ -37,7 +37,6 @@ from .nn import VAEModule, kl_per_dimension
 from .nn._losses import gaussian_log_density, standard_normal_log_density
 from .utils import check_device, cpu_threads, draw_seed, torch_generator
 
-
 # Rounds of importance resampling in ``sample(given=...)``: after the first,
 # the proposal is the encoder at the row completed by the previous round's
 # draw (a row like those it was trained on) instead of at the given entries

@@ -132,7 +132,7 @@ class VAEImputer(TransformerMixin, _BaseVAE):
     random_state : int, RandomState instance or None, default=None
         Seeds weight init, batch order, the validation split, the importance
         draws and, with ``sample_posterior=True``, the completion.
-        See :term:`random_state`.
+        See ``random_state``.
     verbose : int, default=0
         1 shows a progress bar over epochs with the loss, which leaves a
         one-line summary; 2 prints skorch's per-epoch table instead.
@@ -148,7 +148,7 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         (unless None). Categorical columns with exactly two levels get a
         Bernoulli likelihood.
     handle_unknown : {"error", "ignore"}, default="error"
-        A category not seen during :term:`fit` met by ``transform`` or
+        A category not seen during ``fit`` met by ``transform`` or
         ``score_samples``: "error" raises, "ignore" treats the entry as
         missing (marginalized out), as :class:`~sklearn.preprocessing.OneHotEncoder`.
 
@@ -186,9 +186,9 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         (it adds the log-Jacobian of the input scaling) estimated with IWAE
         (tighter than the ELBO).
     n_features_in_ : int
-        Number of features seen during :term:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during :term:`fit`, when ``X`` has string
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during ``fit``, when ``X`` has string
         column names.
 
     See Also

@@ -85,7 +85,7 @@ class VAEOversampler(BaseOverSampler):
         ``check_sampling_strategy``).
     n_features_in_ : int
         Number of features seen in ``fit_resample``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names seen in ``fit_resample``, when ``X`` has string names.
 
     See Also
@@ -96,9 +96,7 @@ class VAEOversampler(BaseOverSampler):
 
     Examples
     --------
-    >>> import warnings
-
-import numpy as np
+    >>> import numpy as np
     >>> from sklearn.datasets import make_classification
     >>> from sklearn_vae import VAEOversampler, VAETransformer
     >>> X, y = make_classification(n_samples=300, weights=[0.9], random_state=0)
