@@ -4,7 +4,8 @@ Runs the detector with several ``max_steps`` / ``batch_size`` settings (and
 ``IsolationForest`` once) on the tuning group of ``bench_anomaly.py`` (never
 the report group), 2 seeds, standardized, fit and score on all rows, one
 torch thread. Prints mean ROC-AUC and mean fit+score seconds per setting,
-and per-set seconds; writes ``benchmarks/results/anomaly_budget.{json,md}``.
+and per-set seconds; writes ``benchmarks/results/<out>.{json,md}``
+(``--out``, default ``anomaly_budget``).
 
 It records the trade-off behind the detector's step budget: fit time is
 about proportional to optimizer steps on these tables (a step costs about
@@ -48,6 +49,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS))
+    parser.add_argument("--out", default="anomaly_budget", help="results file stem")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     tasks = [(n, StandardScaler().fit_transform(X), y)
@@ -73,7 +75,7 @@ def main(argv=None):
         print(f"{label:34s} mean ROC-AUC {np.mean([v['roc_auc'] for v in per_set.values()]):.4f}"
               f"  mean s {np.mean([v['seconds'] for v in per_set.values()]):.2f}", flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "anomaly_budget.json").write_text(json.dumps(
+    (RESULTS / f"{args.out}.json").write_text(json.dumps(
         {"seeds": args.seeds, "results": results}, indent=2))
     names = [n for n, _, _ in tasks]
     lines = ["| setting | mean ROC-AUC | mean s | " + " | ".join(names) + " |",
@@ -84,7 +86,7 @@ def main(argv=None):
             f"{np.mean([v['seconds'] for v in per_set.values()]):.2f} | "
             + " | ".join(f"{per_set[n]['roc_auc']:.3f} ({per_set[n]['seconds']:.1f} s)"
                          for n in names) + " |")
-    (RESULTS / "anomaly_budget.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{args.out}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -9,15 +9,22 @@ quality as a number), iris, and a generated 1500 x 40 four-class table
 split; downstream = LogisticRegression accuracy (classification) or Ridge
 R^2 (regression) on the codes, as in ``bench_reduce.py``.
 
+``--variants`` compares named parameter sets instead (a JSON object of
+``{name: {parameter: value}}``), e.g. training budgets; fit seconds are
+reported beside each score.
+
 Usage::
 
     python benchmarks/bench_reduce_tuning.py --free-bits 0 0.5 1.0
+    python benchmarks/bench_reduce_tuning.py --out reduce_tuning_budget --variants \
+        '{"default": {}, "1000 steps": {"max_steps": 1000, "batch_size": 128}}'
 """
 
 import argparse
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from bench_reduce import evaluate
 from sklearn.datasets import load_iris, make_classification
@@ -50,8 +57,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--free-bits", type=float, nargs="+", default=[0.0, 0.5, 1.0])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--variants", type=json.loads, default=None,
+                        help='JSON {name: {VAETransformer parameter: value}}; '
+                             'replaces --free-bits')
     parser.add_argument("--out", default="reduce_tuning")
     args = parser.parse_args(argv)
+    variants = args.variants or {f"VAE free_bits={fb}": {"free_bits": fb}
+                                 for fb in args.free_bits}
     rows = []
     for name, X, y, task, ks in tables():
         split = train_test_split(X, y, test_size=0.25, random_state=args.seed,
@@ -60,9 +72,8 @@ def main(argv=None):
         scaler = StandardScaler().fit(X_train)
         for k in ks:
             models = [("PCA", PCA(n_components=k))] + [
-                (f"VAE free_bits={fb}", VAETransformer(n_components=k, free_bits=fb,
-                                                       random_state=args.seed))
-                for fb in args.free_bits]
+                (label, VAETransformer(n_components=k, random_state=args.seed, **params))
+                for label, params in variants.items()]
             for label, model in models:
                 res = evaluate(model, X_train, X_test, y_train, y_test, task, scaler)
                 res.update(dataset=name, n_components=k, model=label)
@@ -73,7 +84,7 @@ def main(argv=None):
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.out}.json").write_text(json.dumps(rows, indent=2))
     labels = list(dict.fromkeys(r["model"] for r in rows))
-    lines = ["| dataset | k | " + " | ".join(f"{m}: downstream / log-lik / active"
+    lines = ["| dataset | k | " + " | ".join(f"{m}: downstream / log-lik / active / fit s"
                                             for m in labels) + " |",
              "|---|---|" + "---|" * len(labels)]
     for key in dict.fromkeys((r["dataset"], r["n_components"]) for r in rows):
@@ -82,8 +93,14 @@ def main(argv=None):
             r = next(r for r in rows if (r["dataset"], r["n_components"], r["model"])
                      == (*key, m))
             cells.append(f"{r['downstream']:.3f} / {r['test_loglik']:.1f}"
-                         + (f" / {r['n_active']}" if "n_active" in r else ""))
+                         + (f" / {r['n_active']}" if "n_active" in r else "")
+                         + f" / {r['fit_s']:.1f}")
         lines.append(f"| {key[0]} | {key[1]} | " + " | ".join(cells) + " |")
+    lines += ["", "| mean over tables | " + " | ".join(labels) + " |",
+              "|---|" + "---|" * len(labels)]
+    for metric in ("downstream", "test_loglik", "fit_s"):
+        means = [np.mean([r[metric] for r in rows if r["model"] == m]) for m in labels]
+        lines.append(f"| {metric} | " + " | ".join(f"{v:.3f}" for v in means) + " |")
     (RESULTS / f"{args.out}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
