@@ -72,6 +72,15 @@ def _demo(args):
 
 
 # -- table commands -----------------------------------------------------------------
+#
+# Tables are CSV (a header row; "-" is stdin/stdout) or Parquet (by the file's
+# extension, .parquet or .pq; needs pyarrow). Models are files of
+# sklearn_vae.save. One-shot commands (reduce, impute, outliers) fit on the
+# input and apply the model in one call; fit / transform / score / sample /
+# detect keep the model in a file between calls.
+
+_ESTIMATORS = {"transformer": "VAETransformer", "imputer": "VAEImputer",
+               "detector": "VAEOutlierDetector"}
 
 _TABLE_COMMANDS = {
     "reduce": ("latent codes of each row (VAETransformer)",
@@ -85,83 +94,197 @@ _TABLE_COMMANDS = {
 }
 
 
+def _fail(message):
+    """End the command with exit status 1 and a one-line message on stderr."""
+    raise SystemExit(f"sklearn-vae: {message}")
+
+
+def _is_parquet(path):
+    return str(path).lower().endswith((".parquet", ".pq"))
+
+
+def _parquet_hint(exc):
+    _fail("Parquet files need pyarrow: pip install 'sklearn-vae[parquet]' "
+          "(or write CSV).")
+
+
 def _read_table(path):
+    import os
+
     import pandas as pd
 
     if path == "-":
         return pd.read_csv(sys.stdin)
+    if not os.path.exists(path):
+        _fail(f"no such file: {path}")
     try:
+        if _is_parquet(path):
+            return pd.read_parquet(path)
         return pd.read_csv(path)
-    except FileNotFoundError:
-        raise SystemExit(f"sklearn-vae: no such file: {path}") from None
+    except ImportError as exc:
+        _parquet_hint(exc)
+    except (ValueError, UnicodeDecodeError, OSError) as exc:
+        kind = "Parquet" if _is_parquet(path) else "CSV (with a header row)"
+        _fail(f"could not read {path} as {kind}: {exc}")
 
 
 def _write_table(df, path):
     if path == "-":
         df.to_csv(sys.stdout, index=False)
-    else:
-        df.to_csv(path, index=False)
-        print(f"wrote {len(df)} rows x {df.shape[1]} columns to {path}", file=sys.stderr)
+        return
+    try:
+        if _is_parquet(path):
+            df.to_parquet(path, index=False)
+        else:
+            df.to_csv(path, index=False)
+    except ImportError as exc:
+        _parquet_hint(exc)
+    print(f"wrote {len(df)} rows x {df.shape[1]} columns to {path}", file=sys.stderr)
 
 
-def _estimator(args):
-    """The fitted estimator: loaded from --model, or fit on the input table."""
-    from . import VAEImputer, VAEOutlierDetector, VAETransformer, load, save
+def _load_model(path, expected=None, command=""):
+    """The estimator saved at ``path`` (one of ``expected`` class names, if given)."""
+    import os
 
-    cls = {"reduce": VAETransformer, "impute": VAEImputer,
-           "outliers": VAEOutlierDetector}[args.command]
-    X = _read_table(args.input)
-    if args.model:
-        est = load(args.model)
-        if not isinstance(est, cls):
-            raise SystemExit(f"sklearn-vae: {args.model} holds a {type(est).__name__}; "
-                             f"'{args.command}' needs a {cls.__name__}.")
-        return est, X
+    from . import load
+
+    if not os.path.exists(path):
+        _fail(f"no such model file: {path}")
+    try:
+        est = load(path)
+    except (ValueError, OSError) as exc:
+        _fail(f"{path} is not a model saved by sklearn_vae.save: {exc}")
+    if expected and type(est).__name__ not in expected:
+        _fail(f"{path} holds a {type(est).__name__}; '{command}' needs a "
+              f"{' or '.join(expected)}.")
+    return est
+
+
+def _fit_params(args, kind):
     params = {"random_state": args.random_state, "verbose": args.verbose}
     if args.max_iter is not None:
         params["max_iter"] = args.max_iter
     if args.categorical:
         params["categorical_features"] = args.categorical.split(",")
-    if args.command == "reduce":
+    if kind == "transformer":
         params["n_components"] = args.n_components
-    if args.command == "outliers":
+    if kind == "detector":
         c = args.contamination
         params["contamination"] = c if c == "auto" else float(c)
-    est = cls(**params).fit(X)
-    if args.save:
+    return params
+
+
+def _fit(kind, X, args):
+    from . import VAEImputer, VAEOutlierDetector, VAETransformer, save
+
+    cls = {"transformer": VAETransformer, "imputer": VAEImputer,
+           "detector": VAEOutlierDetector}[kind]
+    est = cls(**_fit_params(args, kind)).fit(X)
+    if getattr(args, "save", None):
         save(est, args.save)
         print(f"saved the fitted {cls.__name__} to {args.save}", file=sys.stderr)
-    return est, X
+    return est
+
+
+def _codes(est, X):
+    import pandas as pd
+
+    return pd.DataFrame(est.transform(X), columns=est.get_feature_names_out())
+
+
+def _filled(est, X):
+    import pandas as pd
+
+    filled = est.transform(X)
+    return filled if isinstance(filled, pd.DataFrame) else pd.DataFrame(
+        filled, columns=est.get_feature_names_out())
+
+
+def _flagged(est, X):
+    out = X.copy()
+    out["anomaly_score"] = -est.score_samples(X)
+    out["is_outlier"] = est.predict(X) == -1
+    return out
 
 
 def _table_command(args):
-    import pandas as pd
-
-    est, X = _estimator(args)
-    if args.command == "reduce":
-        out = pd.DataFrame(est.transform(X), columns=est.get_feature_names_out())
-    elif args.command == "impute":
-        filled = est.transform(X)
-        out = filled if isinstance(filled, pd.DataFrame) else pd.DataFrame(
-            filled, columns=est.get_feature_names_out())
+    """reduce / impute / outliers (detect): fit on the table (or --model), apply."""
+    kind = {"reduce": "transformer", "impute": "imputer", "outliers": "detector"}[args.command]
+    X = _read_table(args.input)
+    if args.model:
+        est = _load_model(args.model, [_ESTIMATORS[kind]], args.command)
     else:
-        out = X.copy()
-        out["anomaly_score"] = -est.score_samples(X)
-        out["is_outlier"] = est.predict(X) == -1
+        est = _fit(kind, X, args)
+    apply = {"transformer": _codes, "imputer": _filled, "detector": _flagged}[kind]
+    _write_table(apply(est, X), args.output)
+    return 0
+
+
+def _fit_command(args):
+    _fit(args.estimator, _read_table(args.input), args)
+    return 0
+
+
+def _transform_command(args):
+    est = _load_model(args.model, ["VAETransformer", "VAEImputer"], "transform")
+    X = _read_table(args.input)
+    out = _codes(est, X) if type(est).__name__ == "VAETransformer" else _filled(est, X)
     _write_table(out, args.output)
     return 0
 
 
-def _add_table_command(sub, name, short, long):
-    p = sub.add_parser(
-        name, help=short,
-        description=f"Read a CSV table, write {long}. Fits the estimator on the table "
-                    "with its defaults, or applies a model saved with --save. Columns of "
-                    "text are categorical unless --categorical names them.")
-    p.add_argument("input", help="CSV file with a header row ('-' for stdin)")
-    p.add_argument("-o", "--output", default="-", help="CSV file to write (default: stdout)")
-    p.add_argument("--model", help="apply this saved model instead of fitting one")
-    p.add_argument("--save", help="save the fitted model here (sklearn_vae.save format)")
+def _score_command(args):
+    est = _load_model(args.model, command="score")
+    X = _read_table(args.input)
+    out = X.copy()
+    out["log_likelihood"] = est.score_samples(X)
+    print(f"mean log-likelihood: {out['log_likelihood'].mean():.3f} nats per row "
+          "(in the table's own units; higher is more typical)", file=sys.stderr)
+    _write_table(out, args.output)
+    return 0
+
+
+def _parse_given(est, items):
+    """``["col=value", ...]`` as ``sample``'s ``given`` dict, values typed by the model."""
+    from ._schema import CONTINUOUS
+
+    names = [str(c) for c in getattr(est, "feature_names_in_", [])]
+    given = {}
+    for item in items:
+        column, sep, text = item.partition("=")
+        if not sep:
+            _fail(f"--given takes COLUMN=VALUE, got {item!r}.")
+        if column not in names:
+            _fail(f"--given: no column {column!r} in this model; its columns: {names}.")
+        spec = est.schema_.specs_[names.index(column)]
+        if spec.kind == CONTINUOUS:
+            try:
+                given[column] = float(text)
+            except ValueError:
+                _fail(f"--given: column {column!r} is numeric, got {text!r}.")
+        else:
+            levels = {str(level): level for level in spec.levels}
+            if text not in levels:
+                _fail(f"--given: {text!r} is not a category of {column!r} seen in "
+                      f"training: {sorted(levels)}.")
+            given[column] = levels[text]
+    return given
+
+
+def _sample_command(args):
+    import pandas as pd
+
+    est = _load_model(args.model, command="sample")
+    given = _parse_given(est, args.given) if args.given else None
+    rows = est.sample(args.n_samples, random_state=args.random_state, given=given)
+    if not isinstance(rows, pd.DataFrame):
+        rows = pd.DataFrame(rows, columns=[str(c) for c in getattr(
+            est, "feature_names_in_", [f"x{i}" for i in range(est.n_features_in_)])])
+    _write_table(rows, args.output)
+    return 0
+
+
+def _add_fit_options(p, kinds):
     p.add_argument("--max-iter", type=int, default=None,
                    help="training epochs (default: the estimator's)")
     p.add_argument("--categorical", default="",
@@ -169,20 +292,88 @@ def _add_table_command(sub, name, short, long):
                         "the columns of text)")
     p.add_argument("--random-state", type=int, default=0)
     p.add_argument("--verbose", type=int, default=0)
-    if name == "reduce":
-        p.add_argument("--n-components", type=int, default=2)
-    if name == "outliers":
+    if "transformer" in kinds:
+        p.add_argument("--n-components", type=int, default=2,
+                       help="latent dimensions of a transformer (default: 2)")
+    if "detector" in kinds:
         p.add_argument("--contamination", default="auto",
-                       help="'auto' or the expected share of outliers, e.g. 0.05")
+                       help="detector: 'auto' or the expected share of outliers, e.g. 0.05")
+
+
+_TABLE_HELP = "table: CSV with a header row, or Parquet (.parquet); '-' for stdin"
+_OUT_HELP = "file to write: CSV, or Parquet by its extension (default: CSV on stdout)"
+
+
+def _add_table_command(sub, name, short, long):
+    p = sub.add_parser(
+        name, help=short,
+        description=f"Read a table, write {long}. Fits the estimator on the table "
+                    "with its defaults, or applies a model saved with --save. Columns of "
+                    "text are categorical unless --categorical names them.")
+    p.add_argument("input", help=_TABLE_HELP)
+    p.add_argument("-o", "--output", default="-", help=_OUT_HELP)
+    p.add_argument("--model", help="apply this saved model instead of fitting one")
+    p.add_argument("--save", help="save the fitted model here (sklearn_vae.save format)")
+    _add_fit_options(p, {"reduce": ["transformer"], "impute": [], "detect": ["detector"],
+                         "outliers": ["detector"]}[name])
     return p
+
+
+def _add_model_commands(sub):
+    p = sub.add_parser(
+        "fit", help="fit a model on a table and save it",
+        description="Fit VAETransformer, VAEImputer or VAEOutlierDetector on a table "
+                    "and save it (sklearn_vae.save format) for transform, score, "
+                    "sample, impute or detect.")
+    p.add_argument("input", help=_TABLE_HELP)
+    p.add_argument("--estimator", choices=list(_ESTIMATORS), default="transformer",
+                   help="which model (default: transformer)")
+    p.add_argument("-o", "--save", "--output", dest="save", required=True,
+                   help="model file to write")
+    _add_fit_options(p, ["transformer", "detector"])
+    p.set_defaults(handler=_fit_command)
+
+    p = sub.add_parser(
+        "transform", help="apply a saved model: codes (transformer) or filled table",
+        description="Apply a saved VAETransformer (the latent code of each row) or "
+                    "VAEImputer (the table with its missing entries filled).")
+    p.add_argument("input", help=_TABLE_HELP)
+    p.add_argument("--model", required=True, help="model file written by 'fit'")
+    p.add_argument("-o", "--output", default="-", help=_OUT_HELP)
+    p.set_defaults(handler=_transform_command)
+
+    p = sub.add_parser(
+        "score", help="log-likelihood of each row under a saved model",
+        description="The table with a log_likelihood column added: log p(row) in nats, "
+                    "in the table's own units (score_samples); the mean goes to stderr.")
+    p.add_argument("input", help=_TABLE_HELP)
+    p.add_argument("--model", required=True, help="model file written by 'fit'")
+    p.add_argument("-o", "--output", default="-", help=_OUT_HELP)
+    p.set_defaults(handler=_score_command)
+
+    p = sub.add_parser(
+        "sample", help="draw synthetic rows from a saved model",
+        description="Draw synthetic rows in the training table's columns and types; "
+                    "with --given, rows with those columns fixed (the others drawn by "
+                    "posterior inference, sample(given=...)).")
+    p.add_argument("--model", required=True, help="model file written by 'fit'")
+    p.add_argument("-n", "--n-samples", type=int, default=100, help="rows to draw")
+    p.add_argument("--given", action="append", default=[], metavar="COLUMN=VALUE",
+                   help="fix a column (repeat for several), e.g. --given sex=Female")
+    p.add_argument("--random-state", type=int, default=0)
+    p.add_argument("-o", "--output", default="-", help=_OUT_HELP)
+    p.set_defaults(handler=_sample_command)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="sklearn-vae",
-        description="Variational autoencoders for tables: reduce, impute or score a "
-                    "CSV file, or run the demo. 'sklearn-vae COMMAND --help' for a "
-                    "command's options.")
+        description="Variational autoencoders for tables (CSV or Parquet files). "
+                    "One step: reduce, impute, outliers (or detect) fit on the table and "
+                    "write the result. With a model file: fit, then transform, score, "
+                    "sample, impute --model or detect --model. 'sklearn-vae COMMAND "
+                    "--help' for a command's options. Exit status 1 with a message for "
+                    "a bad file or table, 2 for bad options.")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="VAETransformer vs PCA on load_digits",
                           description="VAETransformer vs PCA on scikit-learn's digits: "
@@ -196,10 +387,20 @@ def main(argv=None):
     demo.add_argument("--verbose", type=int, default=0)
     for name, (short, long) in _TABLE_COMMANDS.items():
         _add_table_command(sub, name, short, long)
+    detect = _add_table_command(sub, "detect", "the same as 'outliers'",
+                                _TABLE_COMMANDS["outliers"][1])
+    detect.set_defaults(alias_of="outliers")
+    _add_model_commands(sub)
     args = parser.parse_args(argv)
     if args.command == "demo":
         return _demo(args)
-    return _table_command(args)
+    args.command = getattr(args, "alias_of", None) or args.command
+    try:
+        if hasattr(args, "handler"):
+            return args.handler(args)
+        return _table_command(args)
+    except (ValueError, TypeError) as exc:  # the estimators' input errors
+        _fail(str(exc))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -87,3 +87,86 @@ def test_cli_clear_errors(table_csv, tmp_path):
           str(tmp_path / "o.csv")])
     with pytest.raises(SystemExit, match="holds a VAEOutlierDetector; 'reduce' needs"):
         main(["reduce", str(path), "--model", str(model)])
+
+
+def test_cli_fit_then_transform_score_sample_with_a_model_file(table_csv, tmp_path, capsys):
+    import numpy as np
+    import pandas as pd
+
+    from sklearn_vae import load
+
+    path, df = table_csv
+    model = tmp_path / "vae.model"
+    assert main(["fit", str(path), "--n-components", "2", "--max-iter", "3",
+                 "-o", str(model)]) == 0
+    vae = load(model)
+    assert type(vae).__name__ == "VAETransformer" and vae.n_components == 2
+
+    codes = tmp_path / "codes.csv"
+    assert main(["transform", str(path), "--model", str(model), "-o", str(codes)]) == 0
+    np.testing.assert_allclose(pd.read_csv(codes).to_numpy(),
+                               vae.transform(pd.read_csv(path)), rtol=1e-6, atol=1e-9)
+
+    assert main(["score", str(path), "--model", str(model)]) == 0
+    captured = capsys.readouterr()
+    scored = pd.read_csv(io.StringIO(captured.out))
+    assert list(scored.columns) == ["age", "hours", "city", "log_likelihood"]
+    np.testing.assert_allclose(scored["log_likelihood"],
+                               vae.score_samples(pd.read_csv(path)), rtol=1e-6)
+    assert "mean log-likelihood" in captured.err and "nats per row" in captured.err
+
+    assert main(["sample", "--model", str(model), "-n", "7", "--given", "city=Nice",
+                 "--given", "age=30"]) == 0
+    rows = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert rows.shape == (7, 3) and (rows["city"] == "Nice").all() and (rows["age"] == 30).all()
+
+
+def test_cli_parquet_in_and_out(table_csv, tmp_path):
+    import pandas as pd
+
+    pytest.importorskip("pyarrow")
+    path, df = table_csv
+    parquet = tmp_path / "table.parquet"
+    df.to_parquet(parquet, index=False)
+    model = tmp_path / "det.model"
+    assert main(["fit", str(parquet), "--estimator", "detector", "--max-iter", "2",
+                 "-o", str(model)]) == 0
+    out = tmp_path / "flags.parquet"
+    assert main(["detect", str(parquet), "--model", str(model), "-o", str(out)]) == 0
+    flags = pd.read_parquet(out)
+    assert list(flags.columns) == ["age", "hours", "city", "anomaly_score", "is_outlier"]
+    assert flags["is_outlier"].dtype == bool and len(flags) == len(df)
+    filled = tmp_path / "filled.parquet"
+    assert main(["impute", str(parquet), "--max-iter", "2", "-o", str(filled)]) == 0
+    assert not pd.read_parquet(filled).isna().any().any()
+
+
+def test_cli_errors_name_the_problem_and_exit_1(table_csv, tmp_path):
+    path, _ = table_csv
+    model = tmp_path / "vae.model"
+    main(["fit", str(path), "--max-iter", "2", "-o", str(model)])
+    cases = [
+        (["score", str(path), "--model", str(tmp_path / "none.model")], "no such model file"),
+        (["sample", "--model", str(model), "--given", "city=Rome"],
+         "'Rome' is not a category of 'city'"),
+        (["sample", "--model", str(model), "--given", "town=Nice"], "no column 'town'"),
+        (["sample", "--model", str(model), "--given", "age"], "COLUMN=VALUE"),
+        (["sample", "--model", str(model), "--given", "age=old"], "'age' is numeric"),
+    ]
+    junk = tmp_path / "junk.model"
+    junk.write_text("not a model")
+    cases.append((["score", str(path), "--model", str(junk)], "not a model saved by"))
+    other = tmp_path / "other.csv"
+    other.write_text("a,b\n1,2\n")
+    cases.append((["transform", str(other), "--model", str(model)], "feature names"))
+    det = tmp_path / "det.model"
+    main(["fit", str(path), "--estimator", "detector", "--max-iter", "2", "-o", str(det)])
+    cases.append((["transform", str(path), "--model", str(det)],
+                  "holds a VAEOutlierDetector; 'transform' needs a VAETransformer"))
+    for argv, message in cases:
+        with pytest.raises(SystemExit, match=message) as exc:
+            main(argv)
+        assert str(exc.value).startswith("sklearn-vae: ")  # exit status 1, one line
+    with pytest.raises(SystemExit) as exc:  # bad options: argparse, exit status 2
+        main(["sample"])
+    assert exc.value.code == 2
