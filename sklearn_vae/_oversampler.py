@@ -5,6 +5,7 @@ Needs the optional ``imbalanced-learn`` package (``pip install
 """
 
 import warnings
+from numbers import Integral
 
 import numpy as np
 from imblearn.over_sampling.base import BaseOverSampler
@@ -12,7 +13,7 @@ from imblearn.utils import check_target_type
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, validate_data
 
 from ._schema import is_dataframe
@@ -31,18 +32,22 @@ class VAEOversampler(BaseOverSampler):
     all of ``X`` and ``y``, so every class shares one model of the table and
     a minority class borrows the structure of the others.
 
-    With ``sampling="posterior"`` (default) each new row of class ``k``
-    starts from a real row of class ``k`` picked at random: its latent code
-    is drawn from the encoder's posterior ``q(z | x, k)`` and decoded given
-    ``k`` (the decoder's mean; ``observation_noise=True`` draws from
-    ``p(x | z, k)`` instead). Like SMOTE it
-    stays near real minority rows, but it moves along the model's learned
-    structure instead of straight lines, and it draws every column from its
-    own output: categorical columns of a DataFrame stay categorical
-    (something SMOTE needs SMOTENC for), integer columns stay integers.
-    ``sampling="prior"`` draws the code from ``N(0, I)`` instead
-    (``estimator_.sample(n, y=k)``): rows of the class as the model sees it
-    as a whole, less tied to the rows at hand.
+    With ``sampling="interpolate"`` (default) each new row of class ``k`` is
+    SMOTE done in the model's latent space: the latent code lies at a random
+    point of the segment between the codes (posterior means given ``k``) of
+    a random real row of class ``k`` and of one of its ``k_neighbors``
+    nearest neighbours of that class, and is decoded given ``k`` (the
+    decoder's mean; ``observation_noise=True`` draws from ``p(x | z, k)``
+    instead). Like SMOTE it spreads new rows between real minority rows,
+    but along the model's learned structure instead of straight lines in
+    the input space, and it draws every column from its own output:
+    categorical columns of a DataFrame stay categorical (something SMOTE
+    needs SMOTENC for), integer columns stay integers.
+    ``sampling="posterior"`` draws the code of a random real row of the
+    class from the encoder's posterior ``q(z | x, k)`` instead (new rows stay
+    near single real rows), ``sampling="prior"`` from ``N(0, I)``
+    (``estimator_.sample(n, y=k)``: rows of the class as the model sees it as
+    a whole, less tied to the rows at hand).
 
     Parameters
     ----------
@@ -65,8 +70,11 @@ class VAEOversampler(BaseOverSampler):
         ``ConvergenceWarning`` of a fit that ends on it is not shown. On the
         tuning tasks of ``benchmarks/bench_imbalanced.py`` it scored about as
         the full default ``VAETransformer`` training at a third of the time.
-    sampling : {"posterior", "prior"}, default="posterior"
-        Where new rows' latent codes come from (see above).
+    sampling : {"interpolate", "posterior", "prior"}, default="interpolate"
+        Where new rows' latent codes come from (see above). On the tuning
+        tasks of ``benchmarks/bench_imbalanced.py`` "interpolate" beat
+        "posterior" on mean AP and minority F1 with both classifiers
+        (LogisticRegression F1 0.800 vs 0.777, SMOTE 0.794).
     observation_noise : bool, default=False
         Draw each new row from ``p(x | z, y)`` (True) or take the decoder's
         mean at ``z`` (False: the most probable category, the rounded value
@@ -75,6 +83,9 @@ class VAEOversampler(BaseOverSampler):
         into the others: on the tuning tasks of
         ``benchmarks/bench_imbalanced.py`` it lowered LogisticRegression's
         mean AP from 0.867 to 0.839 and minority F1 from 0.777 to 0.709.
+    k_neighbors : int, default=5
+        Neighbours of ``sampling="interpolate"``, as SMOTE's (fewer when the
+        class has fewer rows; a class of one row is repeated); unused otherwise.
 
     Attributes
     ----------
@@ -111,14 +122,16 @@ class VAEOversampler(BaseOverSampler):
     _parameter_constraints: dict = {
         **BaseOverSampler._parameter_constraints,
         "estimator": [HasMethods(["fit", "sample", "set_params"]), None],
-        "sampling": [StrOptions({"posterior", "prior"})],
+        "sampling": [StrOptions({"interpolate", "posterior", "prior"})],
+        "k_neighbors": [Interval(Integral, 1, None, closed="left")],
         "observation_noise": ["boolean"],
         "random_state": ["random_state"],
     }
 
     def __init__(self, *, sampling_strategy="auto", random_state=None, estimator=None,
-                 sampling="posterior", observation_noise=False):
+                 sampling="interpolate", observation_noise=False, k_neighbors=5):
         super().__init__(sampling_strategy=sampling_strategy)
+        self.k_neighbors = k_neighbors
         self.random_state = random_state
         self.estimator = estimator
         self.sampling = sampling
@@ -160,6 +173,8 @@ class VAEOversampler(BaseOverSampler):
             cond = est._condition(label, n_new, "fit_resample")
             if self.sampling == "prior":
                 z = np.random.RandomState(seed).standard_normal((n_new, est.n_components))
+            elif self.sampling == "interpolate":
+                z = self._interpolated_codes(est, X, y, label, n_new, seed, frame)
             else:
                 members = np.flatnonzero(y == label)
                 pick = members[rng.randint(len(members), size=n_new)]
@@ -187,6 +202,23 @@ class VAEOversampler(BaseOverSampler):
             X_res = np.concatenate([X, *new_X]).astype(
                 X.dtype if X.dtype.kind in "fiub" else object, copy=False)
         return X_res, np.concatenate([y, *new_y])
+
+    def _interpolated_codes(self, est, X, y, label, n_new, seed, frame):
+        """SMOTE in the latent space: between a row's code and a neighbour's of its class."""
+        from sklearn.neighbors import NearestNeighbors
+
+        members = np.flatnonzero(y == label)
+        rows = est._validate_for_inference(X.iloc[members] if frame else X[members])
+        Z = est._encode(rows, est._condition(label, len(members), "fit_resample"))
+        rs = np.random.RandomState(seed)
+        base = rs.randint(len(members), size=n_new)
+        k = min(self.k_neighbors, len(members) - 1)
+        if k < 1:  # a single row: nothing to interpolate with
+            return Z[base]
+        neighbours = NearestNeighbors(n_neighbors=k + 1).fit(Z).kneighbors(
+            Z, return_distance=False)[:, 1:]
+        other = neighbours[base, rs.randint(k, size=n_new)]
+        return Z[base] + rs.uniform(size=(n_new, 1)) * (Z[other] - Z[base])
 
     def _more_tags(self):  # imblearn < 0.13 (sklearn < 1.6) tags
         return {"X_types": ["2darray", "dataframe", "string"], "allow_nan": True}

@@ -26,7 +26,7 @@ def imbalanced(n=300, seed=0):
     return X, y
 
 
-@pytest.mark.parametrize("sampling", ["posterior", "prior"])
+@pytest.mark.parametrize("sampling", ["interpolate", "posterior", "prior"])
 def test_oversampler_balances_classes_with_class_like_rows(sampling):
     X, y = imbalanced()
     sampler = VAEOversampler(estimator=VAETransformer(**TRAINED), random_state=0,
@@ -120,3 +120,35 @@ def test_missing_imbalanced_learn_gives_install_hint(monkeypatch):
                                         "an error that says how to convert them"})
 def test_imblearn_sampler_checks(estimator, check):
     check(estimator)
+
+
+def test_interpolated_rows_lie_between_rows_of_their_class():
+    """Latent SMOTE: new codes sit on segments between codes of minority neighbours."""
+    X, y = imbalanced()
+    sampler = VAEOversampler(estimator=VAETransformer(**TRAINED), random_state=0,
+                             k_neighbors=3)
+    X_res, _ = sampler.fit_resample(X, y)
+    est = sampler.estimator_
+    new = X_res[len(X):]
+    minority = X[y == 1]
+    z_min = est.transform(minority, np.ones(len(minority), dtype=int))
+    z_new = est.transform(new, np.ones(len(new), dtype=int))
+    lo, hi = z_min.min(axis=0), z_min.max(axis=0)
+    # Decoded and re-encoded, the new rows' codes stay within the class's codes.
+    slack = 0.25 * (hi - lo)
+    assert np.all((z_new >= lo - slack) & (z_new <= hi + slack))
+    # More spread than repeating real rows: few exact duplicates of one another.
+    assert len(np.unique(new.round(6), axis=0)) > 0.9 * len(new)
+
+
+def test_interpolate_with_a_single_row_class_repeats_its_code():
+    X, y = imbalanced()
+    keep = np.concatenate([np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:1]])
+    X1, y1 = X[keep], y[keep]
+    X_res, y_res = VAEOversampler(estimator=VAETransformer(**FAST), random_state=0,
+                                  sampling_strategy={1: 5}).fit_resample(X1, y1)
+    new = X_res[len(X1):]
+    assert np.bincount(y_res).tolist() == [int((y1 == 0).sum()), 5]
+    assert len(new) == 4  # sampling_strategy counts the class after resampling
+    np.testing.assert_allclose(new, np.repeat(new[:1], len(new), axis=0))
+
