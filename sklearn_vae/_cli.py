@@ -333,36 +333,31 @@ def _add_model_commands(sub):
     _add_fit_options(p, ["transformer", "detector"])
     p.set_defaults(handler=_fit_command)
 
-    p = sub.add_parser(
-        "transform", help="apply a saved model: codes (transformer) or filled table",
-        description="Apply a saved VAETransformer (the latent code of each row) or "
-                    "VAEImputer (the table with its missing entries filled).")
-    p.add_argument("input", help=_TABLE_HELP)
-    p.add_argument("--model", required=True, help="model file written by 'fit'")
-    p.add_argument("-o", "--output", default="-", help=_OUT_HELP)
-    p.set_defaults(handler=_transform_command)
+    def with_model(name, handler, short, long, table=True):
+        """A command that applies the model file given by --model."""
+        p = sub.add_parser(name, help=short, description=long)
+        if table:
+            p.add_argument("input", help=_TABLE_HELP)
+        p.add_argument("--model", required=True, help="model file written by 'fit'")
+        p.add_argument("-o", "--output", default="-", help=_OUT_HELP)
+        p.set_defaults(handler=handler)
+        return p
 
-    p = sub.add_parser(
-        "score", help="log-likelihood of each row under a saved model",
-        description="The table with a log_likelihood column added: log p(row) in nats, "
-                    "in the table's own units (score_samples); the mean goes to stderr.")
-    p.add_argument("input", help=_TABLE_HELP)
-    p.add_argument("--model", required=True, help="model file written by 'fit'")
-    p.add_argument("-o", "--output", default="-", help=_OUT_HELP)
-    p.set_defaults(handler=_score_command)
-
-    p = sub.add_parser(
-        "sample", help="draw synthetic rows from a saved model",
-        description="Draw synthetic rows in the training table's columns and types; "
-                    "with --given, rows with those columns fixed (the others drawn by "
-                    "posterior inference, sample(given=...)).")
-    p.add_argument("--model", required=True, help="model file written by 'fit'")
+    with_model("transform", _transform_command,
+               "apply a saved model: codes (transformer) or filled table",
+               "Apply a saved VAETransformer (the latent code of each row) or "
+               "VAEImputer (the table with its missing entries filled).")
+    with_model("score", _score_command, "log-likelihood of each row under a saved model",
+               "The table with a log_likelihood column added: log p(row) in nats, in "
+               "the table's own units (score_samples); the mean goes to stderr.")
+    p = with_model("sample", _sample_command, "draw synthetic rows from a saved model",
+                   "Draw synthetic rows in the training table's columns and types; with "
+                   "--given, rows with those columns fixed (the others drawn by "
+                   "posterior inference, sample(given=...)).", table=False)
     p.add_argument("-n", "--n-samples", type=int, default=100, help="rows to draw")
     p.add_argument("--given", action="append", default=[], metavar="COLUMN=VALUE",
                    help="fix a column (repeat for several), e.g. --given sex=Female")
     p.add_argument("--random-state", type=int, default=0)
-    p.add_argument("-o", "--output", default="-", help=_OUT_HELP)
-    p.set_defaults(handler=_sample_command)
 
 
 def main(argv=None):
