@@ -393,7 +393,8 @@ class _BaseVAE(BaseEstimator):
         As scikit-learn's ``MLPClassifier``: a fit that ends on ``max_iter``
         epochs (or the ``max_steps`` budget) before early stopping fired.
         """
-        if not self._warn_unconverged or len(net.history) - n_done < max_epochs:
+        if (not self._warn_unconverged or getattr(self, "_partial", False)
+                or len(net.history) - n_done < max_epochs):
             return
         stopper = dict(net.callbacks_).get("early_stopping")
         if stopper is not None and getattr(stopper, "misses_", 0) >= stopper.patience:
@@ -411,6 +412,54 @@ class _BaseVAE(BaseEstimator):
             f"model may not have converged. Raise {fix} (or learning_rate_init) for a "
             "converged fit; loss_curve_ and validation_scores_ show the trend.",
             ConvergenceWarning, stacklevel=6)
+
+    #: What one ``partial_fit`` call trains with (see :meth:`partial_fit`).
+    _PARTIAL_FIT = {"warm_start": True, "early_stopping": False, "max_iter": 1,
+                    "max_steps": None}
+
+    def partial_fit(self, X, y=None):
+        """Train one pass over ``X``, continuing from the current model.
+
+        scikit-learn's incremental convention (as ``MLPRegressor`` and
+        ``IncrementalPCA``): the first call on an unfitted estimator (or after
+        ``fit``) fits the schema (column kinds, scaling, categories) from this
+        chunk and builds the network; every call then makes one pass
+        (``ceil(n_rows / batch_size)`` optimizer steps) over the chunk's rows
+        in a seeded random order, with the optimizer's state carried over
+        between calls. So the first chunk must be representative: a later
+        chunk with a category the schema has not seen is an error, as in
+        ``transform`` (or treated as missing with ``handle_unknown="ignore"``).
+
+        No validation split and no early stopping (the caller decides when to
+        stop, e.g. by the trend of ``loss_curve_``), no step budget
+        (``max_steps``) and no ``ConvergenceWarning``; ``n_iter_`` counts the
+        passes made, ``loss_curve_`` has one entry per pass. ``fit`` starts
+        over (unless ``warm_start=True``); ``partial_fit`` after ``fit``
+        continues from the fitted model. The latent diagnostics
+        (``kl_per_component_`` ...) and, for :class:`VAEOutlierDetector`, the
+        threshold ``offset_`` are recomputed on each call's chunk.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            A chunk of training rows (NaN marks a missing entry); the same
+            columns in every call.
+        y : array-like of shape (n_samples,) or None, default=None
+            Class labels of a conditional ``VAETransformer`` (the classes are
+            those of the first chunk); ignored otherwise.
+
+        Returns
+        -------
+        self : object
+        """
+        saved = {name: getattr(self, name) for name in self._PARTIAL_FIT}
+        self.__dict__.update(self._PARTIAL_FIT)
+        self._partial = True
+        try:
+            return self.fit(X, y)
+        finally:
+            self.__dict__.update(saved)
+            self.__dict__.pop("_partial", None)
 
     def _commit_fit(self, **fitted):
         """Set the fitted attributes of a training run, all at once."""

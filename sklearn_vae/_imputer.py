@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval, MissingValues
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import _BaseVAE, atomic_fit
+from ._dask import blockwise, float_dtype_of
 from ._schema import CONTINUOUS, _pandas
 from .utils import saturating_cast, torch_generator
 from .utils._compat import _check_feature_names_in
@@ -333,6 +334,8 @@ class VAEImputer(TransformerMixin, _BaseVAE):
             self.indicator_ = None
         return self
 
+    @blockwise("columns", width=lambda est: len(est.get_feature_names_out()),
+               dtype=float_dtype_of)
     def transform(self, X):
         """Impute every missing value of ``X``.
 

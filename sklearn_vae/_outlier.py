@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from ._base import _BaseVAE, atomic_fit
+from ._dask import blockwise
 
 
 def medcouple(x, max_samples=2000, random_state=0):
@@ -471,6 +472,7 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         out = self._run_encoded(X, fn)
         return np.empty((0, layout.n_columns)) if out is None else out
 
+    @blockwise("rows")
     def score_samples(self, X):
         """Anomaly score of each row: higher is more normal.
 
@@ -493,6 +495,7 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         X = self._validate_for_inference(X)
         return self._anomaly_scores(X)
 
+    @blockwise("columns", width=lambda est: est.n_features_in_)
     def score_samples_per_feature(self, X):
         """Each column's additive share of :meth:`score_samples`.
 
@@ -522,6 +525,7 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         X = self._validate_for_inference(X)
         return self._per_feature_output(X, self._anomaly_scores_per_column(X))
 
+    @blockwise("rows")
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative for outliers.
 
@@ -535,6 +539,7 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         """
         return self.score_samples(X) - self.offset_
 
+    @blockwise("rows", dtype=lambda est, X: np.int64)
     def predict(self, X):
         """+1 for inliers, -1 for outliers (``decision_function < 0``).
 

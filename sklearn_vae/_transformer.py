@@ -9,6 +9,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from ._base import _BaseVAE, _output_dtype, atomic_fit
+from ._dask import blockwise, float_dtype_of
 from ._schema import _MAX_ENCODED
 from .utils import saturating_cast
 from .utils._compat import _check_feature_names_in
@@ -357,6 +358,7 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         """
         return self.fit(X, y).transform(X, y)
 
+    @blockwise("columns", width=lambda est: est.n_components, dtype=float_dtype_of)
     def transform(self, X, y=None):
         """Posterior mean of the latent code of each row (deterministic).
 
@@ -376,6 +378,7 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         cond = self._condition(y, X.shape[0], "transform")
         return self._encode(X, cond).astype(_output_dtype(X), copy=False)
 
+    @blockwise("rows")
     def score_samples(self, X, y=None):
         """Log-likelihood of each row, ``log p(x)`` (``log p(x | y)`` when conditional).
 
@@ -395,6 +398,7 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         X = self._validate_for_inference(X)
         return self._log_likelihood(X, self._condition(y, X.shape[0], "score_samples"))
 
+    @blockwise("columns", width=lambda est: est.n_features_in_)
     def score_samples_per_feature(self, X, y=None):
         """Each column's additive share of :meth:`score_samples`.
 

@@ -1,0 +1,84 @@
+"""``partial_fit``: scikit-learn's incremental convention on all three estimators."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sklearn_vae import VAEImputer, VAEOutlierDetector, VAETransformer
+
+SMALL = dict(hidden_layer_sizes=(16,), random_state=0)
+ESTIMATORS = [VAETransformer, VAEImputer, VAEOutlierDetector]
+
+
+def data(n=600, seed=0):
+    rng = np.random.RandomState(seed)
+    return rng.normal(size=(n, 4)) @ rng.normal(size=(4, 4))
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_partial_fit_makes_one_pass_per_call_and_restores_the_parameters(cls):
+    X = data()
+    est = cls(**SMALL)
+    params = est.get_params()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ConvergenceWarning: one pass is the contract
+        for chunk in np.array_split(X, 3):
+            est.partial_fit(chunk)
+    assert est.get_params() == params
+    assert est.n_iter_ == 3 and len(est.loss_curve_) == 3
+    assert est.validation_scores_ is None
+    # One pass = ceil(rows / batch) optimizer steps over that chunk's rows.
+    batches = [len(epoch["batches"]) for epoch in est.net_.history]
+    sizes = [len(c) for c in np.array_split(X, 3)]
+    assert batches == [int(np.ceil(n / est._resolve_batch_size(n))) for n in sizes]
+
+
+def test_more_passes_lower_the_loss_and_match_what_fit_learns():
+    X = data(1000)
+    est = VAETransformer(n_components=2, **SMALL)
+    for _ in range(15):
+        for chunk in np.array_split(X, 4):
+            est.partial_fit(chunk)
+    assert est.loss_curve_[-1] < est.loss_curve_[0] - 0.3
+    # 15 passes over 4 chunks learn about what 15 epochs of fit on all rows learn
+    # (the same number of optimizer steps).
+    full = VAETransformer(n_components=2, max_iter=15, early_stopping=False, **SMALL).fit(X)
+    assert abs(est.score(X) - full.score(X)) < 0.5
+    assert abs(est.loss_curve_[-1] - full.loss_curve_[-1]) < 0.3
+
+
+def test_partial_fit_continues_a_fit_and_fit_starts_over():
+    X = data()
+    est = VAETransformer(max_iter=5, early_stopping=False, **SMALL).fit(X)
+    weights = [p.detach().clone() for p in est.module_.parameters()]
+    est.partial_fit(X[:200])
+    assert est.n_iter_ == 6
+    assert any(not np.array_equal(a, b.detach()) for a, b in
+               zip(weights, est.module_.parameters()))
+    est.fit(X)
+    assert est.n_iter_ == 5  # fit (warm_start=False) starts over
+
+
+def test_first_chunk_fits_the_schema_and_later_chunks_are_checked():
+    rng = np.random.RandomState(0)
+    df = pd.DataFrame({"x": rng.normal(size=300),
+                       "c": pd.Categorical(rng.choice(["a", "b"], 300))})
+    est = VAETransformer(**SMALL).partial_fit(df)
+    assert est.feature_names_in_.tolist() == ["x", "c"]
+    bad = pd.DataFrame({"x": [0.0], "c": pd.Categorical(["z"])})
+    with pytest.raises(ValueError, match="z"):
+        est.partial_fit(bad)
+    assert est.n_iter_ == 1  # the failed call left the model as it was
+    with pytest.raises(ValueError, match="features"):
+        VAETransformer(**SMALL).partial_fit(data()).partial_fit(data()[:, :3])
+
+
+def test_detector_threshold_follows_the_latest_chunk():
+    X = data()
+    det = VAEOutlierDetector(contamination=0.1, **SMALL)
+    det.partial_fit(X[:300])
+    det.partial_fit(X[300:])
+    flagged = np.mean(det.predict(X[300:]) == -1)
+    assert 0.05 <= flagged <= 0.15
