@@ -249,7 +249,10 @@ class _BaseVAE(BaseEstimator):
         if continuing:
             schema, seed = self.schema_, self._seed
         else:
-            schema = self._make_schema().fit(X if schema_input is None else schema_input)
+            source = getattr(self, "_schema_sample", None)  # partial_fit(sample=...)
+            if source is None:
+                source = X if schema_input is None else schema_input
+            schema = self._make_schema().fit(source)
             seed = draw_seed(self.random_state)
         values, mask = schema.encode(X if schema_input is None else schema_input,
                                      handle_unknown=self._handle_unknown())
@@ -417,18 +420,20 @@ class _BaseVAE(BaseEstimator):
     _PARTIAL_FIT = {"warm_start": True, "early_stopping": False, "max_iter": 1,
                     "max_steps": None}
 
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, *, sample=None):
         """Train one pass over ``X``, continuing from the current model.
 
         scikit-learn's incremental convention (as ``MLPRegressor`` and
-        ``IncrementalPCA``): the first call on an unfitted estimator (or after
-        ``fit``) fits the schema (column kinds, scaling, categories) from this
-        chunk and builds the network; every call then makes one pass
-        (``ceil(n_rows / batch_size)`` optimizer steps) over the chunk's rows
-        in a seeded random order, with the optimizer's state carried over
-        between calls. So the first chunk must be representative: a later
-        chunk with a category the schema has not seen is an error, as in
-        ``transform`` (or treated as missing with ``handle_unknown="ignore"``).
+        ``IncrementalPCA``): the first call on an unfitted estimator fits the
+        schema (column kinds, scaling, categories) from this chunk, or from
+        ``sample`` when given, and builds the network; every call then makes
+        one pass (``ceil(n_rows / batch_size)`` optimizer steps) over the
+        chunk's rows in a seeded random order, with the optimizer's state
+        carried over between calls. A later chunk with a category the schema
+        has not seen is an error, as in ``transform`` (or treated as missing
+        with ``handle_unknown="ignore"``): fit the schema on a ``sample`` that
+        covers every category (e.g. a random sample of the whole table, or a
+        few rows per category) when the first chunk does not.
 
         No validation split and no early stopping (the caller decides when to
         stop, e.g. by the trend of ``loss_curve_``), no step budget
@@ -447,19 +452,42 @@ class _BaseVAE(BaseEstimator):
         y : array-like of shape (n_samples,) or None, default=None
             Class labels of a conditional ``VAETransformer`` (the classes are
             those of the first chunk); ignored otherwise.
+        sample : {array-like, DataFrame} or None, default=None
+            Rows with ``X``'s columns to fit the schema from on the first call
+            (its categories and the scaling of its columns; it is not trained
+            on). Ignored once the estimator is fitted, so the same ``sample``
+            may be passed on every call.
 
         Returns
         -------
         self : object
         """
+        snapshot = self.__dict__.copy()  # a failed call leaves the estimator as it was
         saved = {name: getattr(self, name) for name in self._PARTIAL_FIT}
+        first = not hasattr(self, "net_")
         self.__dict__.update(self._PARTIAL_FIT)
         self._partial = True
         try:
+            if first and sample is not None:
+                checked = self._validate_input(sample, reset=True)
+                columns = (self.n_features_in_, getattr(self, "feature_names_in_", None))
+                self._validate_input(X, reset=True)
+                if (self.n_features_in_ != columns[0] or not np.array_equal(
+                        getattr(self, "feature_names_in_", None), columns[1])):
+                    names = columns[1].tolist() if columns[1] is not None else columns[0]
+                    raise ValueError(
+                        f"sample must have the columns of X; it has {names}, X has "
+                        f"{getattr(self, 'feature_names_in_', self.n_features_in_)}.")
+                self._schema_sample = checked
             return self.fit(X, y)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(snapshot)
+            raise
         finally:
             self.__dict__.update(saved)
             self.__dict__.pop("_partial", None)
+            self.__dict__.pop("_schema_sample", None)
 
     def _commit_fit(self, **fitted):
         """Set the fitted attributes of a training run, all at once."""

@@ -82,3 +82,21 @@ def test_detector_threshold_follows_the_latest_chunk():
     det.partial_fit(X[300:])
     flagged = np.mean(det.predict(X[300:]) == -1)
     assert 0.05 <= flagged <= 0.15
+
+
+def test_an_explicit_sample_fits_the_schema_when_the_first_chunk_is_not_enough():
+    rng = np.random.RandomState(0)
+    df = pd.DataFrame({"x": rng.normal(size=300),
+                       "c": pd.Categorical(rng.choice(["a", "b", "c"], 300))})
+    first = df[df["c"] != "c"]
+    sample = df.groupby("c", observed=True).head(5)  # a few rows of every category
+    est = VAETransformer(**SMALL).partial_fit(first, sample=sample)
+    assert [spec.levels.tolist() for spec in est.schema_.specs_ if spec.levels is not None] \
+        == [["a", "b", "c"]]
+    est.partial_fit(df[df["c"] == "c"], sample=sample)  # now a known category
+    assert est.n_iter_ == 2
+    fresh = VAETransformer(**SMALL)
+    with pytest.raises(ValueError, match="sample must have the columns of X"):
+        fresh.partial_fit(first, sample=sample.rename(columns={"x": "y"}))
+    assert not hasattr(fresh, "n_features_in_")  # still unfitted
+
