@@ -75,3 +75,19 @@ sphinx_gallery_conf = {
 # not a documentation error.
 os.environ.setdefault("MPLBACKEND", "Agg")
 warnings.filterwarnings("ignore", category=UserWarning, message=".*non-interactive.*")
+
+
+def _skip_metadata_request_setters(app, what, name, obj, skip, options):
+    """Leave out scikit-learn's generated ``set_<method>_request`` methods.
+
+    scikit-learn adds them for metadata routing (here: ``partial_fit``'s
+    ``sample``); their docstrings are scikit-learn's, with references into its
+    own documentation that this site cannot resolve.
+    """
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_metadata_request_setters)
