@@ -22,7 +22,7 @@ from ._inference import (
     run_chunks,
     single_cpu_thread,
 )
-from ._schema import CONTINUOUS, TabularSchema, check_tabular, is_dataframe
+from ._schema import CONTINUOUS, TabularSchema, _pandas, check_tabular, is_dataframe
 from ._training import (
     BatchIterator,
     DivergenceGuard,
@@ -42,6 +42,18 @@ from .utils import check_device, cpu_threads, draw_seed, torch_generator
 # draw (a row like those it was trained on) instead of at the given entries
 # alone, which a model trained on complete rows has never seen.
 _GIVEN_ROUNDS = 4
+
+
+def resample(log_w, params, generator):
+    """Sampling-importance-resampling: one of the K decoder outputs per row.
+
+    ``log_w`` (K, rows) are importance log-weights, ``params`` (K, rows, ...)
+    the decoder outputs at the K codes; row ``i`` gets ``params[k, i]`` with
+    ``k`` drawn with probability ``softmax(log_w[:, i])`` (in float64).
+    """
+    w = torch.softmax(log_w.double(), dim=0).T  # (rows, K)
+    pick = torch.multinomial(w, 1, generator=generator)[:, 0]
+    return params[pick, torch.arange(params.shape[1], device=params.device)]
 
 
 def _is_text_array(X):
@@ -549,6 +561,14 @@ class _BaseVAE(BaseEstimator):
         step = max(CHUNK_MULTIPLE, step // CHUNK_MULTIPLE * CHUNK_MULTIPLE)
         return [slice(i, min(n, i + step)) for i in range(0, n, step)]
 
+    def _missing_mask(self, X):
+        """Boolean (n_samples, n_features): which entries of validated ``X`` are missing."""
+        if not self.schema_.tabular_:
+            return np.isnan(X)
+        _, mask = self.schema_.encode(X, dtype=np.float64,
+                                      handle_unknown=self._handle_unknown())
+        return self.schema_.to_user_columns(mask) == 0
+
     def _encoded_loader(self, X, *, with_jacobian=False):
         """``load(start, stop)`` for :func:`run_chunks`: encode a block of rows.
 
@@ -984,20 +1004,21 @@ class _BaseVAE(BaseEstimator):
                         f"sample: given has a key {key!r} that is not a column of this "
                         f"model; keys must be {known}.")
             if schema.is_frame_:
-                pd = __import__("pandas")
+                pd = _pandas()
+                key_of = {j: key for key, j in index.items()}
                 data = {}
                 for j, spec in enumerate(schema.specs_):
-                    key = next((k for k, i in index.items() if i == j), None)
-                    if key is not None:
-                        data[names[j]] = pd.Series([given[key]] * n_samples, dtype=object)
-                    elif spec.kind == CONTINUOUS:
-                        data[names[j]] = np.full(n_samples, np.nan)
+                    continuous = spec.kind == CONTINUOUS
+                    if j in key_of:
+                        col = pd.Series([given[key_of[j]]] * n_samples, dtype=object)
+                        if continuous:  # numeric columns stay numeric
+                            col = pd.to_numeric(col, errors="raise")
+                    elif continuous:
+                        col = np.full(n_samples, np.nan)
                     else:
-                        data[names[j]] = pd.Series([None] * n_samples, dtype=object)
+                        col = pd.Series([None] * n_samples, dtype=object)
+                    data[names[j]] = col
                 rows = pd.DataFrame(data, columns=list(names))
-                for j, spec in enumerate(schema.specs_):  # numeric columns stay numeric
-                    if spec.kind == CONTINUOUS and names[j] in rows:
-                        rows[names[j]] = pd.to_numeric(rows[names[j]], errors="raise")
             elif schema.tabular_:
                 rows = np.full((n_samples, self.n_features_in_), None, dtype=object)
                 for key, j in index.items():
@@ -1056,21 +1077,14 @@ class _BaseVAE(BaseEstimator):
                 log_w = (module.column_log_prob(v, m, params).sum(dim=-1)
                          + standard_normal_log_density(z)
                          - gaussian_log_density(z, mu, logvar))
-                w = torch.softmax(log_w.double(), dim=0).T  # (rows, K)
-                pick = torch.multinomial(w, 1, generator=gen)[:, 0]
-                chosen = params[pick, torch.arange(params.shape[1], device=params.device)]
+                chosen = resample(log_w, params, gen)
                 x = torch.where(observed, v, module.sample_observation(chosen, generator=gen))
                 mask = torch.ones_like(m)
             return x
 
         draws = self._run_encoded(rows, fn, n_samples_k=k, cond=cond)
         out = self.schema_.decode_sample(draws)
-        if self.schema_.tabular_:
-            _, mask = self.schema_.encode(rows, dtype=np.float64,
-                                          handle_unknown=self._handle_unknown())
-            observed = self.schema_.to_user_columns(mask) > 0
-        else:
-            observed = ~np.isnan(rows)
+        observed = ~self._missing_mask(rows)
         for j in np.flatnonzero(observed.any(axis=0)):
             sel = np.flatnonzero(observed[:, j])
             if is_dataframe(out):

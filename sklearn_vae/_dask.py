@@ -28,18 +28,13 @@ def is_dask_collection(X):
     return dask is not None and dask.is_dask_collection(X)
 
 
-def float_dtype_of(est, X):
-    """float32 for a float32 dask array, float64 otherwise (as the in-memory path)."""
-    return np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
-
-
 def blockwise(kind, *, dtype=None, width=None):
     """Map an inference method over the row blocks of a dask input, lazily.
 
     ``kind`` is "rows" (one value per row: a dask array, or a Series for a
     DataFrame) or "columns" (a row of ``width(est)`` values per row: a 2-d
     dask array, or a DataFrame with ``est.get_feature_names_out()`` or the
-    training columns). ``dtype(est, X)`` gives the output dtype (default
+    training columns). ``dtype(X)`` gives the output dtype (default
     float64). Other inputs go to the method unchanged.
     """
     def decorate(method):
@@ -63,7 +58,7 @@ def _map_blocks(est, method, X, args, kwargs, kind, *, dtype, width):
             f"{type(est).__name__}.{method.__name__} on a dask collection takes no other "
             "argument (a conditional model's y is not supported with dask input): call it "
             "on computed blocks instead.")
-    out_dtype = np.dtype(dtype(est, X) if dtype else np.float64)
+    out_dtype = np.dtype(dtype(X) if dtype else np.float64)
     model = dask.delayed(est, pure=True, traverse=False)
     if hasattr(X, "map_partitions"):  # a dask DataFrame
         return _map_partitions(est, method, X, kind, out_dtype, model)

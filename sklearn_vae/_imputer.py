@@ -10,8 +10,8 @@ from sklearn.impute import MissingIndicator
 from sklearn.utils._param_validation import Interval, MissingValues
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import _BaseVAE, atomic_fit
-from ._dask import blockwise, float_dtype_of
+from ._base import _BaseVAE, _output_dtype, atomic_fit, resample
+from ._dask import blockwise
 from ._schema import CONTINUOUS, _pandas
 from .utils import saturating_cast, torch_generator
 from .utils._compat import _check_feature_names_in
@@ -335,7 +335,7 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         return self
 
     @blockwise("columns", width=lambda est: len(est.get_feature_names_out()),
-               dtype=float_dtype_of)
+               dtype=_output_dtype)
     def transform(self, X):
         """Impute every missing value of ``X``.
 
@@ -354,13 +354,6 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         """
         X = self._validate_for_inference(X)
         return self._impute(X)
-
-    def _missing_mask(self, X):
-        """Boolean (n_samples, n_features): which entries are missing."""
-        if not self.schema_.tabular_:
-            return np.isnan(X)
-        _, mask = self.schema_.encode(X, dtype=np.float64)
-        return self.schema_.to_user_columns(mask) == 0
 
     def _impute_table(self, X):
         """Typed path for DataFrames / object arrays: each column keeps its dtype.
@@ -455,10 +448,7 @@ class VAEImputer(TransformerMixin, _BaseVAE):
             if "gen" not in generator:
                 generator["gen"] = torch_generator(seed, device=log_w.device)
             gen = generator["gen"]
-            w = torch.softmax(log_w.double(), dim=0).T  # (n, K)
-            k = torch.multinomial(w, 1, generator=gen)[:, 0]
-            chosen = params[k, torch.arange(params.shape[1], device=params.device)]
-            return module.sample_observation(chosen, generator=gen)
+            return module.sample_observation(resample(log_w, params, gen), generator=gen)
 
         draws = self._importance(X, reduce, need_columns=False)
         return self._as_output(self.schema_.decode_sample(draws))

@@ -539,7 +539,7 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         """
         return self.score_samples(X) - self.offset_
 
-    @blockwise("rows", dtype=lambda est, X: np.int64)
+    @blockwise("rows", dtype=lambda X: np.int64)
     def predict(self, X):
         """+1 for inliers, -1 for outliers (``decision_function < 0``).
 

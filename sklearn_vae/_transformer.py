@@ -9,7 +9,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from ._base import _BaseVAE, _output_dtype, atomic_fit
-from ._dask import blockwise, float_dtype_of
+from ._dask import blockwise
 from ._schema import _MAX_ENCODED
 from .utils import saturating_cast
 from .utils._compat import _check_feature_names_in
@@ -358,7 +358,7 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         """
         return self.fit(X, y).transform(X, y)
 
-    @blockwise("columns", width=lambda est: est.n_components, dtype=float_dtype_of)
+    @blockwise("columns", width=lambda est: est.n_components, dtype=_output_dtype)
     def transform(self, X, y=None):
         """Posterior mean of the latent code of each row (deterministic).
 
