@@ -235,6 +235,31 @@ class _BaseVAE(BaseEstimator):
         """
         return {}
 
+    def _resolve_max_steps(self, steps_per_epoch):
+        """The step budget of this fit (``max_steps``; subclasses may resolve "auto")."""
+        return self.max_steps
+
+    #: Learning-rate multiplier of the observation variances (subclass hook).
+    _variance_lr_scale = 1.0
+
+    def _param_groups(self):
+        """skorch ``optimizer__param_groups``: the observation variances' own rate.
+
+        Adam moves a parameter by about the learning rate per step whatever
+        its gradient's size, and a continuous column's variance lives on a
+        log scale: from 1 (the start) down to a floor of 1e-3 is about 7
+        units, so at the rate that suits the weights it needs most of a
+        short budget's steps before the sharp columns are modelled. A
+        larger rate for these few parameters (``_variance_lr_scale``) lets
+        them settle as fast as the network fits the means. The group keeps
+        its multiplier (``lr_scale``) so a warm start can reapply it.
+        """
+        scale = float(self._variance_lr_scale)
+        if scale == 1.0:
+            return []
+        return [("raw_variance", {"lr": self.learning_rate_init * scale,
+                                  "lr_scale": scale})]
+
     def _extra_callbacks(self, max_epochs):
         """Extra ``(name, skorch Callback)`` pairs for training (subclass hook).
 
@@ -295,9 +320,9 @@ class _BaseVAE(BaseEstimator):
         # The budget counts optimizer steps, not epochs, so a default costs
         # about the same on 3 thousand rows and 3 million: epochs are capped
         # at what the budget allows, and the last one may end early.
-        max_steps = self.max_steps
         max_epochs = self.max_iter
         steps_per_epoch = max(1, math.ceil(len(data) / batch_size))
+        max_steps = self._resolve_max_steps(steps_per_epoch)
         if max_steps is not None:
             max_epochs = min(max_epochs, math.ceil(max_steps / steps_per_epoch))
 
@@ -336,7 +361,8 @@ class _BaseVAE(BaseEstimator):
             net.iterator_train__seed = net.noise_seed = epoch_seed
             net.lr = self.learning_rate_init
             for group in net.optimizer_.param_groups:
-                group["lr"], group["weight_decay"] = self.learning_rate_init, self.alpha
+                group["lr"] = self.learning_rate_init * group.get("lr_scale", 1.0)
+                group["weight_decay"] = self.alpha
             net.callbacks = callbacks
             net.initialize_callbacks()
             module = net.module_
@@ -353,6 +379,7 @@ class _BaseVAE(BaseEstimator):
                 criterion=torch.nn.Identity,  # unused: get_loss computes the ELBO
                 optimizer=adam,
                 optimizer__weight_decay=self.alpha,
+                optimizer__param_groups=self._param_groups(),
                 lr=self.learning_rate_init,
                 max_epochs=max_epochs,
                 batch_size=batch_size,

@@ -139,14 +139,23 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         epochs instead, so it always happens.
     max_iter : int, default=200
         Maximum number of epochs.
-    max_steps : int or None, default=1000
+    max_steps : int, "auto" or None, default="auto"
         Training budget in optimizer steps (mini-batches), over all epochs:
         training stops after ``max_iter`` epochs or ``max_steps`` steps,
-        whichever comes first (the last epoch may end early). A fit then
-        costs about the same on 5 thousand rows and 600 thousand (with
-        the default batch of 128, the budget is 128,000 rows seen); small
-        tables reach ``max_iter`` epochs or early stopping first. None:
-        epochs only.
+        whichever comes first (the last epoch may end early), so the cost of
+        a fit stops growing with the rows. "auto": 300 steps, or one epoch
+        where that is more, up to 1000 steps (with the default batch of
+        128: 300 steps up to 38,400 training rows, one pass over every row
+        up to 128,000, 1000 steps above): a model that never saw most of
+        the rows it scores is a poor density of the table, and the cost
+        still stops growing (about 128,000 rows seen at most). None: epochs
+        only. The continuous columns' variances are trained at 30
+        times ``learning_rate_init``: Adam moves a parameter by about its
+        rate per step, and a variance that must fall from 1 to a floor of
+        1e-3 travels about 7 units on its log scale, which at the weights'
+        rate took most of a 1000-step budget. At the higher rate it settles
+        in a few tens of steps (benchmark tuning group, mean ROC-AUC: 0.864
+        with 1000 steps before, 0.890 with 300 steps now).
     batch_size : int, default=128
         Rows per mini-batch (all rows when there are fewer).
     learning_rate_init : float, default=1e-2
@@ -277,6 +286,7 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         "anomaly_score": [StrOptions({"likelihood", "elbo", "reconstruction"})],
         "trim_fraction": [Interval(Real, 0, 0.5, closed="left")],
         "trim_warmup": [Interval(Integral, 0, None, closed="left")],
+        "max_steps": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
     }
 
     def __init__(
@@ -291,7 +301,7 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         trim_fraction=0.1,
         trim_warmup=10,
         max_iter=200,
-        max_steps=1000,
+        max_steps="auto",
         batch_size=128,
         learning_rate_init=1e-2,
         alpha=1e-4,
@@ -335,6 +345,17 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
     # -- training ----------------------------------------------------------
     def _trim_fraction(self):
         return self.trim_fraction
+
+    #: The variances' learning-rate multiplier (see ``max_steps`` in the docstring).
+    _variance_lr_scale = 30.0
+    #: "auto" budget: at least this many steps, at least one epoch, at most the cap.
+    _AUTO_STEPS = (300, 1000)
+
+    def _resolve_max_steps(self, steps_per_epoch):
+        if self.max_steps != "auto":
+            return self.max_steps
+        low, high = self._AUTO_STEPS
+        return int(min(high, max(low, steps_per_epoch)))
 
     def _module_options(self, layout, values, mask):
         """Per-column variance floors: the dequantization noise of discrete columns.

@@ -45,7 +45,7 @@ _MEMBERS = ("manifest.json", "estimator.json", "tensors.pt")
 # Plain settings of the skorch net that inference and warm starts use.
 _NET_ATTRS = ("lr", "max_epochs", "batch_size", "beta", "trim_fraction", "n_train_samples",
               "noise_seed", "iterator_train__seed", "optimizer__weight_decay", "kl_weight_",
-              "trim_fraction_")
+              "trim_fraction_", "optimizer__param_groups")
 
 
 def _version():
@@ -275,6 +275,10 @@ def _build_net(state, tensors, device):
         criterion=torch.nn.Identity,
         optimizer=adam,
         optimizer__weight_decay=attrs.get("optimizer__weight_decay", 0.0),
+        # (pattern, options) pairs; JSON stored them as lists. Files from
+        # before per-group rates have none: one group, as their optimizer state.
+        optimizer__param_groups=[tuple(group) for group
+                                 in attrs.get("optimizer__param_groups", [])],
         iterator_train=BatchIterator,
         iterator_train__shuffle=True,
         iterator_train__seed=attrs.get("iterator_train__seed"),

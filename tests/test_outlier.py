@@ -190,6 +190,65 @@ def test_vae_outlier_detector_step_budget_caps_training(data):
     assert unbounded.n_iter_ == 4
 
 
+def test_vae_outlier_detector_auto_budget_is_at_least_one_epoch_up_to_a_cap(data):
+    """max_steps="auto": the floor, or one epoch where that is more, at most the cap."""
+    assert VAEOutlierDetector().max_steps == "auto"
+    assert VAEOutlierDetector._AUTO_STEPS == (300, 1000)
+    small = type("SmallAuto", (VAEOutlierDetector,), {"_AUTO_STEPS": (5, 20)})
+    common = dict(early_stopping=False, hidden_layer_sizes=(8,), random_state=0)
+
+    def batches(batch_size):
+        det = small(batch_size=batch_size, **common).fit(data)
+        return list(det.net_.history[:, "train_batch_count"])
+
+    # 300 rows: 3 steps per epoch at batch 100 -> the floor of 5 steps (3 + 2)
+    assert batches(100) == [3, 2]
+    # 15 steps per epoch at batch 20 -> one whole epoch
+    assert batches(20) == [15]
+    # 30 steps per epoch at batch 10 -> cut at the cap of 20
+    assert batches(10) == [20]
+
+
+def test_vae_outlier_detector_variances_have_their_own_rate(data):
+    """The observation variances train at 30x the rate, warm starts included."""
+    det = VAEOutlierDetector(max_iter=2, learning_rate_init=1e-3, random_state=0).fit(data)
+    variance = det.net_.module_.raw_variance
+
+    def rates(det):
+        groups = det.net_.optimizer_.param_groups
+        own = [g for g in groups if any(p is variance for p in g["params"])]
+        assert len(groups) == 2 and len(own) == 1 and len(own[0]["params"]) == 1
+        rest = next(g for g in groups if g is not own[0])
+        return own[0]["lr"], rest["lr"]
+
+    assert rates(det) == pytest.approx((3e-2, 1e-3))
+    det.set_params(warm_start=True, learning_rate_init=2e-3).fit(data)
+    variance = det.net_.module_.raw_variance
+    assert rates(det) == pytest.approx((6e-2, 2e-3))
+
+
+def test_vae_outlier_detector_sharp_column_variance_settles_in_a_short_budget():
+    """Columns explained by the code up to 1% noise get small variances within 100 steps.
+
+    At the weights' rate Adam moves a variance by about 1e-2 a step, so in
+    100 steps it cannot get far below its start of 1; at 30x it gets near
+    the columns' own noise level, which is what makes their deviations
+    count in the score.
+    """
+    rng = np.random.RandomState(0)
+    z = rng.normal(size=(2000, 1))
+    X = np.hstack([z + 0.01 * rng.normal(size=(2000, 2)), rng.normal(size=(2000, 1))])
+    X = (X - X.mean(0)) / X.std(0)
+    common = dict(n_components=1, max_steps=100, early_stopping=False, trim_fraction=0.0,
+                  random_state=0)
+    det = VAEOutlierDetector(**common).fit(X)
+    variance = det.net_.module_.observation_logvar().exp().detach().numpy()
+    slow = type("SlowVariance", (VAEOutlierDetector,), {"_variance_lr_scale": 1.0})
+    slow_variance = slow(**common).fit(X).net_.module_.observation_logvar().exp()
+    assert (variance[:2] < 0.05).all()
+    assert (slow_variance[:2] > 0.3).all()
+
+
 def test_vae_outlier_detector_per_feature_dataframe():
     pd = pytest.importorskip("pandas")
     rng = np.random.RandomState(0)
