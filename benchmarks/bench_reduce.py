@@ -123,9 +123,18 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--free-bits", type=float, default=None,
                         help="VAETransformer free_bits (default: the estimator's)")
+    parser.add_argument("--max-steps", type=int, default=None,
+                        help="VAETransformer max_steps (default: the estimator's)")
+    parser.add_argument("--variance-lr-scale", type=float, default=None,
+                        help="learning-rate multiplier of the observation variances "
+                             "(the class attribute _variance_lr_scale; default 1)")
     parser.add_argument("--out", default="reduce", help="results file stem")
     args = parser.parse_args(argv)
     vae_params = {} if args.free_bits is None else {"free_bits": args.free_bits}
+    if args.max_steps is not None:
+        vae_params["max_steps"] = args.max_steps
+    if args.variance_lr_scale is not None:
+        VAETransformer._variance_lr_scale = args.variance_lr_scale
 
     rows = []
     for name in args.datasets:

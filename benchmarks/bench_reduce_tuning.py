@@ -60,8 +60,13 @@ def main(argv=None):
     parser.add_argument("--variants", type=json.loads, default=None,
                         help='JSON {name: {VAETransformer parameter: value}}; '
                              'replaces --free-bits')
+    parser.add_argument("--variance-lr-scale", type=float, default=None,
+                        help="learning-rate multiplier of the observation variances for "
+                             "every variant (the class attribute _variance_lr_scale)")
     parser.add_argument("--out", default="reduce_tuning")
     args = parser.parse_args(argv)
+    if args.variance_lr_scale is not None:
+        VAETransformer._variance_lr_scale = args.variance_lr_scale
     variants = args.variants or {f"VAE free_bits={fb}": {"free_bits": fb}
                                  for fb in args.free_bits}
     rows = []
