@@ -10,8 +10,9 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 from skorch.helper import predefined_split
 
 from ._inference import (
@@ -940,11 +941,28 @@ class _BaseVAE(BaseEstimator):
         """
         return float(np.mean(self.score_samples(X)))
 
-    def sample(self, n_samples=1, random_state=None, *, y=None, given=None):
+    def sample(self, n_samples=1, random_state=None, *, y=None, given=None,
+               posterior_of=None):
         """Draw rows from the generative model.
 
         ``z ~ N(0, I)``, then the decoder's distribution ``p(x|z)`` including
         its observation noise, so sampled marginals match the data's.
+
+        With ``posterior_of`` (usually the training table), each code is
+        drawn instead from the posterior ``q(z | x)`` of a row ``x`` picked at
+        random (with replacement) from it: the *aggregate posterior*, the
+        distribution of codes the decoder was trained on. A fitted VAE's
+        aggregate posterior is not exactly ``N(0, I)`` (it never is with
+        ``beta < 1``, and the KL term only pulls it towards the prior), and
+        prior codes that fall where no training row put its code decode to
+        rows unlike the data. On Adult (``benchmarks/bench_synth.py``, its
+        ``sklearn_vae_posterior`` line: ``n_components=32``, ``beta=0.5``) the
+        synthetic marginals' mean KS fell from 0.040 to 0.024, TVD from 0.045
+        to 0.029 and the pairwise gap from 0.044 to 0.020, while synthetic rows
+        stayed farther from their closest training row than real held-out rows
+        are. At the defaults (``beta=1``, few components) it changed little on
+        small tables. The rows are only encoded: nothing of them is stored in
+        the model.
 
         With ``given``, rows are drawn from ``p(x_rest | x_given)`` instead:
         "rows like these, with ``sex == "Female"`` and ``age == 30``". Each
@@ -992,6 +1010,9 @@ class _BaseVAE(BaseEstimator):
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
         n_samples = int(n_samples)
+        if posterior_of is not None:
+            return self._sample_posterior_of(posterior_of, n_samples, random_state,
+                                             y=y, given=given)
         partial = None if given is None else self._partial_rows(given, n_samples)
         if getattr(self, "classes_", None) is None:
             if y is not None:
@@ -1010,6 +1031,24 @@ class _BaseVAE(BaseEstimator):
         if partial is not None:
             return self._sample_given(partial, seed + 1, cond=cond)
         return self._sample(n_samples, seed + 1, cond=cond)
+
+    def _sample_posterior_of(self, rows, n_samples, random_state, *, y, given):
+        """``sample(posterior_of=rows)``: codes of random rows' posteriors, then ``p(x|z)``."""
+        if given is not None:
+            raise ValueError(
+                "sample: pass given (condition on some columns) or posterior_of (draw "
+                "codes from these rows' posteriors), not both.")
+        if getattr(self, "classes_", None) is not None or y is not None:
+            raise ValueError(
+                "sample: posterior_of needs an unconditional model (conditional=False) "
+                "and no y; a conditional model samples rows of a class with y=... "
+                "from the prior.")
+        X = self._validate_for_inference(rows)
+        n_rows = _num_samples(X)
+        rng = np.random.RandomState(draw_seed(random_state))
+        picked = _safe_indexing(X, rng.randint(0, n_rows, n_samples))
+        z = self._posterior_draws(picked, random_state=rng)
+        return self._sample(n_samples, rng, z=z)
 
     def _partial_rows(self, given, n_samples):
         """``given`` as ``n_samples`` validated rows, missing where a value is to be drawn."""

@@ -276,7 +276,9 @@ def _sample_command(args):
 
     est = _load_model(args.model, command="sample")
     given = _parse_given(est, args.given) if args.given else None
-    rows = est.sample(args.n_samples, random_state=args.random_state, given=given)
+    posterior_of = _read_table(args.posterior_of) if args.posterior_of else None
+    rows = est.sample(args.n_samples, random_state=args.random_state, given=given,
+                      posterior_of=posterior_of)
     if not isinstance(rows, pd.DataFrame):
         rows = pd.DataFrame(rows, columns=[str(c) for c in getattr(
             est, "feature_names_in_", [f"x{i}" for i in range(est.n_features_in_)])])
@@ -353,10 +355,15 @@ def _add_model_commands(sub):
     p = with_model("sample", _sample_command, "draw synthetic rows from a saved model",
                    "Draw synthetic rows in the training table's columns and types; with "
                    "--given, rows with those columns fixed (the others drawn by "
-                   "posterior inference, sample(given=...)).", table=False)
+                   "posterior inference, sample(given=...)); with --posterior-of, codes "
+                   "drawn from those rows' posteriors instead of the prior "
+                   "(sample(posterior_of=...)).", table=False)
     p.add_argument("-n", "--n-samples", type=int, default=100, help="rows to draw")
     p.add_argument("--given", action="append", default=[], metavar="COLUMN=VALUE",
                    help="fix a column (repeat for several), e.g. --given sex=Female")
+    p.add_argument("--posterior-of", default=None, metavar="TABLE",
+                   help="draw codes from the posteriors of this table's rows (usually "
+                        "the training table) instead of N(0, I): closer marginals")
     p.add_argument("--random-state", type=int, default=0)
 
 

@@ -120,6 +120,14 @@ def test_cli_fit_then_transform_score_sample_with_a_model_file(table_csv, tmp_pa
     rows = pd.read_csv(io.StringIO(capsys.readouterr().out))
     assert rows.shape == (7, 3) and (rows["city"] == "Nice").all() and (rows["age"] == 30).all()
 
+    assert main(["sample", "--model", str(model), "-n", "5", "--random-state", "3",
+                 "--posterior-of", str(path)]) == 0
+    rows = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    expected = vae.sample(5, random_state=3, posterior_of=pd.read_csv(path))
+    assert list(rows.columns) == ["age", "hours", "city"]
+    assert (rows["city"] == expected["city"]).all()
+    np.testing.assert_allclose(rows["hours"], expected["hours"], rtol=1e-6)
+
 
 def test_cli_parquet_in_and_out(table_csv, tmp_path):
     import pandas as pd
