@@ -202,25 +202,21 @@ def pairwise_gap(synth, real, continuous, discrete):
 VAE_FREE_BITS = None
 
 
-def fit_sample_vae(train, discrete, epochs, seed, batch_size):
+def fit_sample_vae(train, discrete, epochs, seed, batch_size, posterior_codes=False):
+    """Fit, then sample codes from N(0, I), or from the training rows' posteriors."""
     vae = _vae(epochs, seed, batch_size)
     t0 = time.perf_counter()
     vae.fit(train)
     fit_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    synth = vae.sample(len(train), random_state=seed)
+    synth = vae.sample(len(train), random_state=seed,
+                       posterior_of=train if posterior_codes else None)
     return synth, fit_s, time.perf_counter() - t0
 
 
 def fit_sample_vae_posterior(train, discrete, epochs, seed, batch_size):
     """The ``sklearn_vae`` model (same seed, same weights), codes from the training rows."""
-    vae = _vae(epochs, seed, batch_size)
-    t0 = time.perf_counter()
-    vae.fit(train)
-    fit_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    synth = vae.sample(len(train), random_state=seed, posterior_of=train)
-    return synth, fit_s, time.perf_counter() - t0
+    return fit_sample_vae(train, discrete, epochs, seed, batch_size, posterior_codes=True)
 
 
 def fit_sample_tvae(train, discrete, epochs, seed, batch_size):

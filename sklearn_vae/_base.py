@@ -997,6 +997,14 @@ class _BaseVAE(BaseEstimator):
             with NaN / None where a value is to be drawn, fixes entries row
             by row. Values are checked as in ``transform`` (unknown
             categories, wrong columns). None: unconditional draws, as above.
+        posterior_of : array-like, DataFrame or None, default=None
+            Rows with the training columns whose posterior codes to draw
+            from instead of the prior, as above; ``n_samples`` may differ
+            from their number. Rows with NaN are encoded from their observed
+            entries, which is only reliable for a model that saw missing
+            entries in training (an encoder trained on complete rows has
+            never seen a mask). Unconditional models only, and not together
+            with ``given``. None: prior codes.
 
         Returns
         -------

@@ -77,3 +77,16 @@ def test_posterior_of_errors(vae):
                           **{**TINY, "max_iter": 3}).fit(X, y)
     with pytest.raises(ValueError, match="unconditional model"):
         cond.sample(5, posterior_of=X)
+
+
+def test_posterior_of_rows_with_missing_entries():
+    X = two_clusters()
+    train = X.copy()
+    train[np.random.RandomState(0).rand(*X.shape) < 0.3] = np.nan
+    # A model trained with missing entries encodes rows with holes.
+    model = VAETransformer(n_components=2, beta=0.1, **TINY).fit(train)
+    holes = X[X[:, 0] > 0][:20].copy()
+    holes[:, 1] = np.nan  # encoded from the observed column alone
+    rows = model.sample(100, random_state=0, posterior_of=holes)
+    assert not np.isnan(rows).any()
+    assert np.mean(rows[:, 1] > 0) > 0.9  # column 1 follows column 0's cluster
