@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from bench_anomaly import TUNING, load_tasks
+from scipy.stats import rankdata
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
@@ -50,7 +51,38 @@ SETTINGS = {
     "1000 steps, batch 256": {"max_steps": 1000, "batch_size": 256},
     "500 steps, batch 512": {"max_steps": 500, "batch_size": 512},
     "1000 steps, batch 512": {"max_steps": 1000, "batch_size": 512},
+    # Latent size, and ensembles: a list of settings is one detector per entry
+    # (each with its own seed), scores rank-averaged.
+    "n_components=4": {"n_components": 4},
+    "n_components=8": {"n_components": 8},
+    "2 seeds, rank-averaged": [{}, {}],
+    "n_components 2 + 4, rank-averaged": [{}, {"n_components": 4}],
+    "2 seeds x 150 steps": [{"max_steps": 150}, {"max_steps": 150}],
+    "n_components 2 + 4, 150 steps each": [{"max_steps": 150},
+                                           {"max_steps": 150, "n_components": 4}],
 }
+
+
+class RankAverage:
+    """Detectors with their own seeds; ``score_samples`` is the mean of their ranks."""
+
+    def __init__(self, members, random_state):
+        self.detectors = [VAEOutlierDetector(random_state=random_state + 1000 * i, **kw)
+                          for i, kw in enumerate(members)]
+
+    def fit(self, X):
+        for detector in self.detectors:
+            detector.fit(X)
+        return self
+
+    def score_samples(self, X):
+        return np.mean([rankdata(d.score_samples(X)) for d in self.detectors], axis=0)
+
+
+def make_detector(setting, seed):
+    if isinstance(setting, list):
+        return RankAverage(setting, seed)
+    return VAEOutlierDetector(random_state=seed, **setting)
 
 
 def main(argv=None):
@@ -72,7 +104,7 @@ def main(argv=None):
     def detectors():
         yield "IsolationForest", lambda s: IsolationForest(random_state=s)
         for label in args.settings:
-            yield label, lambda s, kw=SETTINGS[label]: VAEOutlierDetector(random_state=s, **kw)
+            yield label, lambda s, setting=SETTINGS[label]: make_detector(setting, s)
 
     results = {}
     for label, make in detectors():
