@@ -1003,7 +1003,9 @@ class _BaseVAE(BaseEstimator):
             from their number. Rows with NaN are encoded from their observed
             entries, which is only reliable for a model that saw missing
             entries in training (an encoder trained on complete rows has
-            never seen a mask). Unconditional models only, and not together
+            never seen a mask). A conditional model takes one class, ``y=c``,
+            and rows of that class (they are encoded given ``c``):
+            ``sample(n, y=c, posterior_of=X[labels == c])``. Not together
             with ``given``. None: prior codes.
 
         Returns
@@ -1046,17 +1048,24 @@ class _BaseVAE(BaseEstimator):
             raise ValueError(
                 "sample: pass given (condition on some columns) or posterior_of (draw "
                 "codes from these rows' posteriors), not both.")
-        if getattr(self, "classes_", None) is not None or y is not None:
+        conditional = getattr(self, "classes_", None) is not None
+        if not conditional and y is not None:
             raise ValueError(
-                "sample: posterior_of needs an unconditional model (conditional=False) "
-                "and no y; a conditional model samples rows of a class with y=... "
-                "from the prior.")
+                f"This {type(self).__name__} is unconditional: sample takes no y. Fit "
+                "VAETransformer(conditional=True) with fit(X, y) to sample rows of a "
+                "given class.")
+        if conditional and (y is None or np.ndim(y) != 0):
+            raise ValueError(
+                "sample: with posterior_of, a conditional model draws one class at a "
+                "time, from rows of that class (they are encoded given it, as in fit): "
+                "sample(n, y=c, posterior_of=X[labels == c]).")
         X = self._validate_for_inference(rows)
         n_rows = _num_samples(X)
         rng = np.random.RandomState(draw_seed(random_state))
         picked = _safe_indexing(X, rng.randint(0, n_rows, n_samples))
-        z = self._posterior_draws(picked, random_state=rng)
-        return self._sample(n_samples, rng, z=z)
+        cond = self._condition(y, n_samples, "sample")
+        z = self._posterior_draws(picked, cond=cond, random_state=rng)
+        return self._sample(n_samples, rng, cond=cond, z=z)
 
     def _partial_rows(self, given, n_samples):
         """``given`` as ``n_samples`` validated rows, missing where a value is to be drawn."""

@@ -72,11 +72,27 @@ def test_posterior_of_errors(vae):
         model.sample(5, posterior_of=X, given={0: 1.0})
     with pytest.raises(ValueError, match="3 features"):
         model.sample(5, posterior_of=np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="is unconditional: sample takes no y"):
+        model.sample(5, posterior_of=X, y=1)
     y = (X[:, 0] > 0).astype(int)
     cond = VAETransformer(n_components=2, conditional=True,
                           **{**TINY, "max_iter": 3}).fit(X, y)
-    with pytest.raises(ValueError, match="unconditional model"):
-        cond.sample(5, posterior_of=X)
+    for bad_y in (None, y[:5]):
+        with pytest.raises(ValueError, match="one class at a time"):
+            cond.sample(5, posterior_of=X, y=bad_y)
+    with pytest.raises(ValueError, match="labels not seen in fit"):
+        cond.sample(5, posterior_of=X, y=7)
+
+
+def test_conditional_model_draws_a_class_from_its_rows():
+    X = two_clusters()
+    labels = (X[:, 0] > 0).astype(int)
+    cond = VAETransformer(n_components=2, beta=0.1, conditional=True, **TINY).fit(X, labels)
+    for c, sign in ((0, -1), (1, 1)):
+        rows = cond.sample(300, random_state=0, y=c, posterior_of=X[labels == c])
+        assert rows.shape == (300, 2)
+        assert np.mean(np.sign(rows[:, 0]) == sign) > 0.95
+        assert np.mean(np.abs(rows[:, 0]) < 1.5) < 0.02
 
 
 def test_posterior_of_rows_with_missing_entries():
