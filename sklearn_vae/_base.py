@@ -1020,16 +1020,17 @@ class _BaseVAE(BaseEstimator):
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
         n_samples = int(n_samples)
+        conditional = getattr(self, "classes_", None) is not None
+        if not conditional and y is not None:
+            raise ValueError(
+                f"This {type(self).__name__} is unconditional: sample takes no y. "
+                "Fit VAETransformer(conditional=True) with fit(X, y) to sample rows "
+                "of a given class.")
         if posterior_of is not None:
             return self._sample_posterior_of(posterior_of, n_samples, random_state,
                                              y=y, given=given)
         partial = None if given is None else self._partial_rows(given, n_samples)
-        if getattr(self, "classes_", None) is None:
-            if y is not None:
-                raise ValueError(
-                    f"This {type(self).__name__} is unconditional: sample takes no y. "
-                    "Fit VAETransformer(conditional=True) with fit(X, y) to sample rows "
-                    "of a given class.")
+        if not conditional:
             if partial is not None:
                 return self._sample_given(partial, random_state)
             return self._sample(n_samples, random_state)
@@ -1048,13 +1049,8 @@ class _BaseVAE(BaseEstimator):
             raise ValueError(
                 "sample: pass given (condition on some columns) or posterior_of (draw "
                 "codes from these rows' posteriors), not both.")
-        conditional = getattr(self, "classes_", None) is not None
-        if not conditional and y is not None:
-            raise ValueError(
-                f"This {type(self).__name__} is unconditional: sample takes no y. Fit "
-                "VAETransformer(conditional=True) with fit(X, y) to sample rows of a "
-                "given class.")
-        if conditional and (y is None or np.ndim(y) != 0):
+        # (sample has refused y for an unconditional model.)
+        if getattr(self, "classes_", None) is not None and (y is None or np.ndim(y) != 0):
             raise ValueError(
                 "sample: with posterior_of, a conditional model draws one class at a "
                 "time, from rows of that class (they are encoded given it, as in fit): "
