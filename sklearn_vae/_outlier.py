@@ -371,10 +371,17 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         """
         n_cont = layout.n_continuous
         floor = np.full(n_cont, 1e-3)
-        for j in range(n_cont):
-            levels = np.unique(values[mask[:, j] > 0, j])
-            if len(levels) > 1:
-                floor[j] = max(floor[j], float(np.min(np.diff(levels))) ** 2 / 12.0)
+        if n_cont and len(values) > 1:
+            # The smallest step between distinct observed values of each
+            # column: the smallest positive gap of its sorted values (missing
+            # entries sort last as NaN and drop out of the comparison).
+            cont = np.where(mask[:, :n_cont] > 0, values[:, :n_cont], np.nan)
+            gaps = np.diff(np.sort(cont, axis=0), axis=0)
+            with np.errstate(invalid="ignore"):
+                gaps = np.where(gaps > 0, gaps, np.inf).min(axis=0)
+            found = np.isfinite(gaps)
+            floor[found] = np.maximum(floor[found],
+                                      gaps[found].astype(np.float64) ** 2 / 12.0)
         return {"min_variance": floor}
 
     def _extra_callbacks(self, max_epochs):

@@ -12,6 +12,9 @@ import torch
 class TensorData:
     """Encoded values, their observation mask and an optional condition, as tensors.
 
+    ``mask`` is None when every entry is observed: batches then carry no
+    mask and the module takes its complete-data path (no ``[x, mask]``
+    concatenation, half the encoder's first product on a wide table).
     ``cond`` (rows, n_conditions) is the one-hot label of a conditional model,
     or None.
     """
@@ -26,17 +29,20 @@ class TensorData:
 
     def to(self, device):
         cond = None if self.cond is None else self.cond.to(device)
-        return TensorData(self.x.to(device), self.mask.to(device), cond)
+        mask = None if self.mask is None else self.mask.to(device)
+        return TensorData(self.x.to(device), mask, cond)
 
     def subset(self, index):
         cond = None if self.cond is None else self.cond[index]
-        return TensorData(self.x[index], self.mask[index], cond)
+        mask = None if self.mask is None else self.mask[index]
+        return TensorData(self.x[index], mask, cond)
 
 
 class BatchIterator:
     """Yield ``({"x": ..., "mask": ...}, None)`` batches of a :class:`TensorData`.
 
-    A dataset with a condition adds ``"cond"`` to each batch dict.
+    A dataset with a condition adds ``"cond"`` to each batch dict; one with
+    no missing entry (``mask`` None) leaves ``"mask"`` out.
 
     Used as skorch's ``iterator_train`` / ``iterator_valid``: skorch calls
     ``BatchIterator(dataset, batch_size=..., **iterator_kwargs)`` once per fit
@@ -78,14 +84,17 @@ class BatchIterator:
         n = x.shape[0]
         if self.shuffle and n > 1:
             perm = torch.randperm(n, generator=self.generator).to(x.device)
-            x, mask = x[perm], mask[perm]
+            x = x[perm]
+            mask = None if mask is None else mask[perm]
             cond = None if cond is None else cond[perm]
         for start in range(0, n, self.batch_size):
             if self.max_steps is not None and self.steps_ >= self.max_steps:
                 return
             self.steps_ += 1
             stop = start + self.batch_size
-            batch = {"x": x[start:stop], "mask": mask[start:stop]}
+            batch = {"x": x[start:stop]}
+            if mask is not None:
+                batch["mask"] = mask[start:stop]
             if cond is not None:
                 batch["cond"] = cond[start:stop]
             yield batch, None

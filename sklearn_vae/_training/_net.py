@@ -31,7 +31,8 @@ class VAENet(NeuralNet):
     """skorch ``NeuralNet`` training a :class:`~sklearn_vae.nn.VAEModule`.
 
     Batches are ``{"x": values, "mask": mask}`` dicts (with ``"cond"``, the
-    one-hot label, for a conditional module; see ``BatchIterator``);
+    one-hot label, for a conditional module, and no ``"mask"`` when the
+    training data has no missing entry; see ``BatchIterator``);
     the module's forward takes them as keyword arguments. ``get_loss`` and
     ``get_dataset`` are overridden; ``infer`` passes the noise generator to
     the module; ``partial_fit`` (which ``fit`` calls) lets a
@@ -184,10 +185,10 @@ class VAENet(NeuralNet):
         beta = self.kl_weight_ if training else self.beta
         if self.n_train_samples > 1:
             loss = self.module_.negative_iwae_bound(
-                X["x"], X["mask"], self.n_train_samples, beta, out=y_pred,
+                X["x"], X.get("mask"), self.n_train_samples, beta, out=y_pred,
                 generator=getattr(self, "noise_generator_", None), cond=X.get("cond"))
         else:
-            loss = self.module_.negative_elbo(X["x"], X["mask"], y_pred, beta,
+            loss = self.module_.negative_elbo(X["x"], X.get("mask"), y_pred, beta,
                                               free_bits=getattr(self, "free_bits", 0.0))
         trim = getattr(self, "trim_fraction_", self.trim_fraction)
         if trim > 0 and loss.shape[0] > 1:

@@ -118,3 +118,63 @@ def test_orthogonal_init():
             assert layer.bias.abs().max() == 0
     with pytest.raises(ValueError, match="init must be 'default' or 'orthogonal'"):
         VAEModule(ColumnLayout(6), 3, (16,), init="xavier")
+
+
+@pytest.mark.parametrize("n_conditions", [0, 3])
+def test_no_mask_is_a_mask_of_ones(n_conditions):
+    # mask=None (complete data) skips the mask columns of the encoder's input
+    # and folds their weights into the bias: the same function and gradients.
+    torch.manual_seed(0)
+    module = VAEModule(ColumnLayout(3, 1, (3, 2)), 2, (8, 8),
+                       n_conditions=n_conditions).double()
+    n = 5
+    x = torch.zeros(n, 3 + 1 + 5, dtype=torch.float64)
+    x[:, :3] = torch.randn(n, 3)
+    x[:, 3] = torch.tensor([0.0, 1.0, 1.0, 0.0, 1.0])
+    for i in range(n):
+        x[i, 4 + i % 3] = x[i, 7 + i % 2] = 1.0
+    cond = None
+    if n_conditions:
+        cond = torch.nn.functional.one_hot(torch.arange(n) % 3, 3).double()
+    ones = torch.ones(n, module.layout.n_columns, dtype=torch.float64)
+
+    def run(mask):
+        gen = torch.Generator().manual_seed(1)
+        out = module(x, mask, cond, generator=gen)
+        elbo = module.negative_elbo(x, mask, out, beta=0.7)
+        iwae = module.negative_iwae_bound(x, mask, 4, out=out, generator=gen, cond=cond)
+        grads = torch.autograd.grad((elbo.sum() + iwae.sum()), list(module.parameters()))
+        return out.mu, out.logvar, elbo, iwae, grads
+
+    with_ones, without = run(ones), run(None)
+    for a, b in zip(with_ones[:4], without[:4]):
+        torch.testing.assert_close(b, a)
+    for a, b in zip(with_ones[4], without[4]):
+        torch.testing.assert_close(b, a)
+    torch.testing.assert_close(module.column_log_prob(x, None, module.decode(with_ones[0], cond)),
+                               module.column_log_prob(x, ones, module.decode(with_ones[0], cond)))
+    # Inference uses the same mask-free call.
+    eps = torch.randn(3, 2, dtype=torch.float64)
+    torch.testing.assert_close(module.log_importance_weights(x, None, eps, cond),
+                               module.log_importance_weights(x, ones, eps, cond))
+    torch.testing.assert_close(module.encode(x, None, cond, inference=True)[0],
+                               module.encode(x, ones, cond, inference=True)[0])
+    if n_conditions:
+        with pytest.raises(ValueError, match="needs cond"):
+            module.encode(x, None)
+    else:
+        with pytest.raises(ValueError, match="unconditional"):
+            module.encode(x, None, torch.ones(n, 2, dtype=torch.float64))
+
+
+def test_batches_of_complete_data_carry_no_mask():
+    from sklearn_vae._training import BatchIterator, TensorData
+
+    x = torch.arange(10.0).reshape(5, 2)
+    complete = TensorData(x, None)
+    batches = [b for b, _ in BatchIterator(complete, 2, shuffle=True, seed=0)]
+    assert [sorted(b) for b in batches] == [["x"]] * 3
+    assert sorted(torch.cat([b["x"] for b in batches])[:, 0].tolist()) == [0, 2, 4, 6, 8]
+    assert complete.subset(torch.tensor([1, 3])).mask is None
+    partial = TensorData(x, torch.ones(5, 2))
+    assert all("mask" in b for b, _ in BatchIterator(partial, 2))
