@@ -2,7 +2,7 @@
 
 Same unsupervised protocol as ``bench_anomaly.py`` (standardize, fit on all rows,
 score all rows), defaults, one seed, both detectors in this process. Writes
-``benchmarks/results/anomaly_large.{json,md}``.
+``benchmarks/results/anomaly_large.{json,md}`` (``--out`` names another stem).
 
     OMP_NUM_THREADS=1 python benchmarks/bench_anomaly_large.py --datasets donors
 """
@@ -25,6 +25,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", default="donors,http,cover,skin,celeba")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="anomaly_large", help="results file stem")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     rows = []
@@ -48,7 +49,7 @@ def main(argv=None):
         print(row, flush=True)
         rows.append(row)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "anomaly_large.json").write_text(json.dumps(rows, indent=1))
+    (RESULTS / f"{args.out}.json").write_text(json.dumps(rows, indent=1))
     md = ["# Largest sets: VAEOutlierDetector() vs IsolationForest() (one seed, defaults)", "",
           "| dataset | n | d | VAE fit s | VAE score s | VAE ROC-AUC | IForest s | "
           "IForest ROC-AUC |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -56,7 +57,7 @@ def main(argv=None):
         md.append(f"| {r['dataset']} | {r['n']} | {r['d']} | {r['vae_fit_s']:.1f} | "
                   f"{r['vae_score_s']:.1f} | {r['vae_roc_auc']:.3f} | {r['iforest_s']:.1f} | "
                   f"{r['iforest_roc_auc']:.3f} |")
-    (RESULTS / "anomaly_large.md").write_text("\n".join(md) + "\n")
+    (RESULTS / f"{args.out}.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
 
 
