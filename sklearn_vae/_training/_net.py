@@ -9,15 +9,156 @@ from ._data import TensorData
 
 
 def adam(params, **kwargs):
-    """``torch.optim.Adam``, fused into one kernel where this torch supports it.
+    """Adam for the training loop: :class:`FlatAdam` where this torch supports it.
 
-    The fused update does every parameter in one pass instead of ~10 small
-    ops per tensor; on CPU it measured ~10% faster per epoch on Adult.
+    Falls back to ``torch.optim.Adam`` fused into one kernel per device and
+    dtype (~10% faster per epoch on Adult than the per-tensor loop), then to
+    the plain one (older torch, or an unsupported device).
     """
+    params = list(params)
+    try:
+        return FlatAdam(params, **kwargs)
+    except (RuntimeError, TypeError, ValueError, AttributeError):
+        pass
     try:
         return torch.optim.Adam(params, fused=True, **kwargs)
     except (RuntimeError, TypeError, ValueError):  # older torch, or unsupported device
         return torch.optim.Adam(params, **kwargs)
+
+
+class FlatAdam(torch.optim.Adam):
+    """Adam whose parameters, gradients and moments sit in one flat buffer per group.
+
+    On the small networks this package trains, a step costs its per-tensor
+    bookkeeping, not its arithmetic: ``torch.optim.Adam`` walks every
+    parameter in Python on each ``step`` and ``zero_grad`` (about 0.6 ms of a
+    3 ms step on the default transformer). Here each group's parameters are
+    views into one contiguous tensor, and so are their gradients (autograd
+    accumulates into them in place) and the Adam moments, so ``step`` is one
+    fused kernel per group and ``zero_grad`` one fill. The update is Adam's
+    (``torch._fused_adam_``, the kernel behind ``Adam(fused=True)``); results
+    differ from the per-tensor optimizer by rounding only.
+
+    The optimizer state is the usual per-parameter one (``exp_avg``,
+    ``exp_avg_sq``, ``step``, as views), so ``state_dict`` and
+    ``load_state_dict`` keep ``torch.optim.Adam``'s format. When the views
+    have been cut (a ``deepcopy`` or pickle round trip, ``module.to``,
+    gradients set to None, a loaded state), the next ``step`` or
+    ``zero_grad`` rebuilds the buffers from the current values. A parameter
+    left without a gradient counts as a zero gradient (its moments decay),
+    where ``torch.optim.Adam`` would skip it; every parameter of the
+    package's networks gets a gradient on every step.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         fused=True)
+        for group in self.param_groups:
+            kinds = {(p.dtype, p.device) for p in group["params"]}
+            if len(kinds) > 1 or any(not p.is_floating_point() for p in group["params"]):
+                raise ValueError("FlatAdam needs one floating dtype and device per group.")
+            for dtype, device in kinds:  # the kernel runs here (fails on older torch)
+                probe = torch.zeros(1, dtype=dtype, device=device)
+                self._update([probe], [probe.clone()], [probe.clone()], [probe.clone()],
+                             torch.ones((), dtype=torch.float32, device=device),
+                             self.param_groups[0])
+        self._flat = None
+        self._link()
+
+    @staticmethod
+    def _update(data, grad, exp_avg, exp_avg_sq, step, group):
+        beta1, beta2 = group["betas"]
+        torch._fused_adam_(data, grad, exp_avg, exp_avg_sq, [], [step],
+                           lr=float(group["lr"]), beta1=beta1, beta2=beta2,
+                           weight_decay=group["weight_decay"], eps=group["eps"],
+                           amsgrad=False, maximize=False)
+
+    @torch.no_grad()
+    def _link(self):
+        """(Re)build each group's flat buffers from the current values."""
+        flat = []
+        for group in self.param_groups:
+            params = group["params"]
+            if not params:
+                flat.append(None)
+                continue
+            data = params[0].new_empty(sum(p.numel() for p in params))
+            grad, exp_avg, exp_avg_sq = (torch.zeros_like(data) for _ in range(3))
+            step, offset, spans = 0.0, 0, []
+            for p in params:
+                span = slice(offset, offset + p.numel())
+                data[span] = p.reshape(-1)
+                if p.grad is not None:
+                    grad[span] = p.grad.reshape(-1)
+                state = self.state.get(p, {})
+                if "exp_avg" in state:
+                    exp_avg[span] = state["exp_avg"].reshape(-1)
+                    exp_avg_sq[span] = state["exp_avg_sq"].reshape(-1)
+                    step = max(step, float(state["step"]))
+                spans.append(span)
+                offset = span.stop
+            step = torch.tensor(step, dtype=torch.float32, device=data.device)
+            for p, span in zip(params, spans):
+                p.data = data[span].view_as(p)
+                p.grad = grad[span].view_as(p)
+                self.state[p] = {"step": step, "exp_avg": exp_avg[span].view_as(p),
+                                 "exp_avg_sq": exp_avg_sq[span].view_as(p)}
+            ends = (params[0], params[-1])
+            flat.append((data, grad, exp_avg, exp_avg_sq, step, ends,
+                         [(p.data_ptr(), p.grad.data_ptr()) for p in ends]))
+        self._flat = flat
+
+    def _linked(self):
+        flat = getattr(self, "_flat", None)  # None after unpickling (not in the state)
+        if flat is None or len(flat) != len(self.param_groups):
+            return False
+        for group, entry in zip(self.param_groups, flat):
+            if entry is None:
+                if group["params"]:
+                    return False
+                continue
+            ends, ptrs = entry[5], entry[6]
+            if ends[0] is not group["params"][0] or ends[1] is not group["params"][-1]:
+                return False
+            for p, (data_ptr, grad_ptr) in zip(ends, ptrs):
+                if p.data_ptr() != data_ptr or p.grad is None or p.grad.data_ptr() != grad_ptr:
+                    return False
+        return True
+
+    def zero_grad(self, set_to_none=True):
+        if not self._linked():
+            self._link()
+        for entry in self._flat:
+            if entry is not None:
+                entry[1].zero_()
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        if not self._linked():
+            self._link()
+        for group, entry in zip(self.param_groups, self._flat):
+            if entry is not None:
+                data, grad, exp_avg, exp_avg_sq, step = entry[:5]
+                step.add_(1)
+                self._update([data], [grad], [exp_avg], [exp_avg_sq], step, group)
+        return loss
+
+    def state_dict(self):
+        state = super().state_dict()
+        # One step counter per parameter, as torch.optim.Adam keeps it: a
+        # shared one would be advanced once per parameter after loading there.
+        state["state"] = {key: {**value, "step": value["step"].clone()}
+                          if "step" in value else value
+                          for key, value in state["state"].items()}
+        return state
+
+    def load_state_dict(self, state_dict):
+        super().load_state_dict(state_dict)
+        self._link()
 
 
 _NOISE_STREAM = 0x6E6F6973  # "nois": tells the noise stream from others of one seed

@@ -139,6 +139,16 @@ def _init_linear(layer: nn.Linear, init: str, generator: torch.Generator):
             bias.uniform_(-bound, bound, generator=generator)
 
 
+#: Training on complete data: the encoder's first layer folds the mask of ones
+#: into its bias (``VAEModule._first_layer_complete``) when the mask half of its
+#: products, rows x columns x width, reaches this; below it, appending the ones
+#: costs less (one kernel, where the fold adds four autograd nodes). On one CPU
+#: thread, per step: about equal at 128 rows x 300 columns x 64; appending
+#: 0.3 ms (13%) faster at 17 rows x 30 columns; folding 8% faster on
+#: InternetAds (128 rows x 1555 columns).
+_FOLD_MASK_MIN_MACS = 1 << 21
+
+
 class VAEModule(nn.Module):
     """Gaussian-latent VAE over a mixed-type row.
 
@@ -247,21 +257,30 @@ class VAEModule(nn.Module):
                inference: bool = False):
         """Posterior ``(mu, logvar)`` (given ``cond`` for a conditional module).
 
-        ``mask`` None means every entry is observed (a mask of ones): the
-        encoder's first layer then skips the mask columns of its input and
-        adds their weights' row sums to its bias instead, the same function
-        with no ``[x, mask]`` concatenation and, on a wide table, about half
-        the first layer's products (forward and weight gradient).
+        ``mask`` None means every entry is observed (a mask of ones). In
+        training the encoder then either appends the ones to ``x`` (one
+        kernel, no autograd node) or, when the mask half of its first layer
+        would cost at least ``_FOLD_MASK_MIN_MACS`` multiply-adds (a wide
+        table), skips the mask columns and adds their weights' row sums to
+        its bias instead: the same function and gradients with about half
+        the first layer's products.
 
         ``inference=True`` (no autograd) applies ReLUs in place and makes
         each row's result independent of the other rows of the batch when
         batches keep one shape (see :func:`_row_invariant_linear`).
         """
+        n_columns = self.layout.n_columns
         if mask is None and not inference:
-            h = self.encoder[1:](self._first_layer_complete(x, cond))
+            first = self.encoder[0]
+            rows = x.numel() // max(1, x.shape[-1])
+            if rows * n_columns * first.out_features >= _FOLD_MASK_MIN_MACS:
+                h = self.encoder[1:](self._first_layer_complete(x, cond))
+            else:
+                ones = F.pad(x, (0, n_columns), value=1.0)
+                h = self.encoder(self._with_condition(ones, cond))
         else:
             if mask is None:
-                mask = x.new_ones(*x.shape[:-1], self.layout.n_columns)
+                mask = x.new_ones(*x.shape[:-1], n_columns)
             h = self._with_condition(torch.cat([x, mask], dim=-1), cond)
             h = _inference_forward(self.encoder, h) if inference else self.encoder(h)
         mu, logvar = h.chunk(2, dim=-1)

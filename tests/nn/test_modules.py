@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from sklearn_vae.nn import ColumnLayout, VAEModule
+from sklearn_vae.nn import ColumnLayout, VAEModule, _modules
 from sklearn_vae.nn._losses import (
     bernoulli_log_prob,
     categorical_log_prob,
@@ -120,10 +120,13 @@ def test_orthogonal_init():
         VAEModule(ColumnLayout(6), 3, (16,), init="xavier")
 
 
+@pytest.mark.parametrize("fold", [False, True], ids=["append-ones", "fold-into-bias"])
 @pytest.mark.parametrize("n_conditions", [0, 3])
-def test_no_mask_is_a_mask_of_ones(n_conditions):
-    # mask=None (complete data) skips the mask columns of the encoder's input
-    # and folds their weights into the bias: the same function and gradients.
+def test_no_mask_is_a_mask_of_ones(n_conditions, fold, monkeypatch):
+    # mask=None (complete data) either appends the ones to the input or, on a
+    # wide table, skips the mask columns and folds their weights into the
+    # bias: either way the same function and gradients.
+    monkeypatch.setattr(_modules, "_FOLD_MASK_MIN_MACS", 0 if fold else 1 << 62)
     torch.manual_seed(0)
     module = VAEModule(ColumnLayout(3, 1, (3, 2)), 2, (8, 8),
                        n_conditions=n_conditions).double()
