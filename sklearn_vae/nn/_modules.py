@@ -270,18 +270,14 @@ class VAEModule(nn.Module):
         batches keep one shape (see :func:`_row_invariant_linear`).
         """
         n_columns = self.layout.n_columns
-        if mask is None and not inference:
-            first = self.encoder[0]
-            rows = x.numel() // max(1, x.shape[-1])
-            if rows * n_columns * first.out_features >= _FOLD_MASK_MIN_MACS:
-                h = self.encoder[1:](self._first_layer_complete(x, cond))
-            else:
-                ones = F.pad(x, (0, n_columns), value=1.0)
-                h = self.encoder(self._with_condition(ones, cond))
+        rows = x.numel() // max(1, x.shape[-1])
+        if (mask is None and not inference
+                and rows * n_columns * self.encoder[0].out_features >= _FOLD_MASK_MIN_MACS):
+            h = self.encoder[1:](self._first_layer_complete(x, cond))
         else:
-            if mask is None:
-                mask = x.new_ones(*x.shape[:-1], n_columns)
-            h = self._with_condition(torch.cat([x, mask], dim=-1), cond)
+            h = (F.pad(x, (0, n_columns), value=1.0) if mask is None
+                 else torch.cat([x, mask], dim=-1))
+            h = self._with_condition(h, cond)
             h = _inference_forward(self.encoder, h) if inference else self.encoder(h)
         mu, logvar = h.chunk(2, dim=-1)
         return mu, logvar.clamp(-15.0, 15.0)
