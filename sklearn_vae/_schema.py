@@ -675,7 +675,12 @@ class TabularSchema:
             X = np.asarray(X, dtype=np.float64)
             mask = ~np.isnan(X)
             values = np.where(mask, _standardize(X, self.mean_, self.scale_), 0.0)
-            out = values.astype(dtype, copy=False), mask.astype(dtype)
+            # Row-major whatever the input's order (a DataFrame's values and
+            # many .npz arrays are column-major): batches are row slices, and
+            # a slice of a column-major array is strided, which makes every
+            # elementwise kernel of a step several times slower.
+            out = (np.ascontiguousarray(values, dtype=dtype),
+                   np.ascontiguousarray(mask, dtype=dtype))
             if log_jacobian:
                 out += (np.where(mask, -np.log(self.scale_), 0.0),)
             return out

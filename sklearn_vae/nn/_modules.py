@@ -19,6 +19,7 @@ from ._losses import (
     bernoulli_log_prob,
     gaussian_log_density,
     gaussian_log_prob,
+    gaussian_row_log_prob,
     kl_per_dimension,
     kl_to_standard_normal,
     standard_normal_log_density,
@@ -354,19 +355,47 @@ class VAEModule(nn.Module):
         means every entry is observed. Leading batch dimensions of ``params``
         (importance samples) broadcast against ``x``.
         """
-        c, b = self.layout.n_continuous, self.layout.n_binary
-        mean, logits, cat_logits = self.split_params(params)
+        c = self.layout.n_continuous
         parts = []
         if c:
-            parts.append(gaussian_log_prob(x[..., :c], mean,
+            parts.append(gaussian_log_prob(x[..., :c], params[..., :c],
                                            self.observation_logvar(params)))
+            if mask is not None:
+                parts[-1] = parts[-1] * mask[..., :c]
+        if self.layout.n_binary or self.layout.categories:
+            parts.append(self._discrete_log_prob(x, mask, params))
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
+
+    def _discrete_log_prob(self, x: Tensor, mask: Tensor, params: Tensor) -> Tensor:
+        """:meth:`column_log_prob` of the binary and categorical columns."""
+        c, b = self.layout.n_continuous, self.layout.n_binary
+        parts = []
         if b:
+            logits = params[..., c : c + b]
             parts.append(bernoulli_log_prob(x[..., c : c + b].expand_as(logits), logits))
-        if cat_logits:
+        if self.layout.categories:
             parts.append(self._categorical_log_prob(
                 x[..., c + b :], params[..., c + b : self.layout.n_values]))
         out = parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
-        return out if mask is None else out * mask
+        return out if mask is None else out * mask[..., c:]
+
+    def observed_log_prob(self, x: Tensor, mask: Tensor, params: Tensor) -> Tensor:
+        """``log p(x_obs|z)`` per row: :meth:`column_log_prob` summed over columns.
+
+        The training objectives' form: the continuous block goes through
+        one fused node (:func:`gaussian_row_log_prob`) rather than per-entry
+        terms that are then summed.
+        """
+        c, b = self.layout.n_continuous, self.layout.n_binary
+        out = None
+        if c:
+            m = None if mask is None else mask[..., :c]
+            out = gaussian_row_log_prob(x[..., :c], params[..., :c],
+                                        self.observation_logvar(params), m)
+        if b or self.layout.categories:
+            rest = self._discrete_log_prob(x, mask, params).sum(dim=-1)
+            out = rest if out is None else out + rest
+        return out
 
     def _categorical_log_prob(self, onehot: Tensor, logits: Tensor) -> Tensor:
         """``log p`` of every categorical column at once, shape ``(..., n, n_cat)``."""
@@ -391,7 +420,7 @@ class VAEModule(nn.Module):
         the floor are charged their KL as usual. The batch mean of the
         result is ``nll + beta * sum_j max(free_bits, mean KL_j)``.
         """
-        nll = -self.column_log_prob(x, mask, out.params).sum(dim=-1)
+        nll = -self.observed_log_prob(x, mask, out.params)
         if not free_bits:
             return nll + beta * kl_to_standard_normal(out.mu, out.logvar)
         kl = kl_per_dimension(out.mu, out.logvar)
@@ -417,7 +446,7 @@ class VAEModule(nn.Module):
         eps = torch.randn((int(n_samples),) + tuple(mu.shape), generator=generator,
                           device=mu.device, dtype=mu.dtype)
         z = mu + eps * torch.exp(0.5 * logvar)
-        log_px = self.column_log_prob(x, mask, self.decode(z, cond)).sum(dim=-1)
+        log_px = self.observed_log_prob(x, mask, self.decode(z, cond))
         log_w = log_px + beta * (
             standard_normal_log_density(z) - gaussian_log_density(z, mu, logvar)
         )
