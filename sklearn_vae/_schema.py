@@ -676,9 +676,8 @@ class TabularSchema:
             mask = ~np.isnan(X)
             values = np.where(mask, _standardize(X, self.mean_, self.scale_), 0.0)
             # Row-major whatever the input's order (a DataFrame's values and
-            # many .npz arrays are column-major): batches are row slices, and
-            # a slice of a column-major array is strided, which makes every
-            # elementwise kernel of a step several times slower.
+            # many .npz arrays are column-major), as the general path below
+            # builds it: rows are what batches and inference chunks slice.
             out = (np.ascontiguousarray(values, dtype=dtype),
                    np.ascontiguousarray(mask, dtype=dtype))
             if log_jacobian:
