@@ -50,18 +50,21 @@ def test_row_log_prob_passes_gradcheck():
     assert torch.autograd.gradcheck(gaussian_row_log_prob, (x, mean, logvar, mask))
 
 
+@pytest.mark.parametrize("columns", [(3, 2, (3, 2)), (0, 2, (3,)), (4, 0, ())],
+                         ids=["mixed", "no continuous", "continuous only"])
 @pytest.mark.parametrize("heteroscedastic", [False, True])
 @pytest.mark.parametrize("with_mask", [False, True])
-def test_observed_log_prob_is_column_log_prob_summed(heteroscedastic, with_mask):
+def test_observed_log_prob_is_column_log_prob_summed(columns, heteroscedastic, with_mask):
     torch.manual_seed(0)
-    layout = ColumnLayout(n_continuous=3, n_binary=2, categories=(3, 2))
+    n_cont, n_bin, cats = columns
+    layout = ColumnLayout(n_continuous=n_cont, n_binary=n_bin, categories=cats)
     module = VAEModule(layout, 2, (8,), heteroscedastic=heteroscedastic).double()
     n = 6
     x = torch.cat([
-        torch.randn(n, 3, dtype=torch.float64),
-        torch.randint(0, 2, (n, 2)).double(),
-        torch.nn.functional.one_hot(torch.randint(0, 3, (n,)), 3).double(),
-        torch.nn.functional.one_hot(torch.randint(0, 2, (n,)), 2).double(),
+        torch.randn(n, n_cont, dtype=torch.float64),
+        torch.randint(0, 2, (n, n_bin)).double(),
+        *[torch.nn.functional.one_hot(torch.randint(0, k, (n,)), k).double()
+          for k in cats],
     ], dim=1)
     mask = (torch.rand(n, layout.n_columns) > 0.3).double() if with_mask else None
     params = module.decode(torch.randn(4, n, 2, dtype=torch.float64))
