@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from ._base import _BaseVAE, atomic_fit
-from ._dask import blockwise
+from ._dask import blockwise, is_dask_collection
 
 
 def medcouple(x, max_samples=2000, random_state=0):
@@ -47,6 +47,13 @@ def adjusted_lower_fence(scores, random_state=0):
     mc = medcouple(scores, random_state=random_state)
     factor = math.exp(-3.0 * mc) if mc < 0 else math.exp(-4.0 * mc)
     return float(q1 - 1.5 * factor * (q3 - q1))
+
+
+def _labels(decision):
+    """+1 where ``decision >= 0``, else -1 (a NaN score is never an inlier)."""
+    is_inlier = np.ones(decision.shape[0], dtype=int)
+    is_inlier[~(decision >= 0)] = -1
+    return is_inlier
 
 
 class VAEOutlierDetector(OutlierMixin, _BaseVAE):
@@ -408,6 +415,38 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         -------
         self : VAEOutlierDetector
         """
+        self._fit_and_score(X)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
+    def fit_predict(self, X, y=None):
+        """Fit on ``X`` and return +1 (inlier) / -1 (outlier) for its rows.
+
+        The same labels as ``fit(X).predict(X)``, at the cost of one scoring
+        pass instead of two: ``fit`` scores the training rows to set the
+        threshold, and scores do not depend on the batch they are computed
+        in, so those scores are reused (a table above the threshold's
+        subsample of 50,000 rows is scored again in full).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data, anomalies included; NaN marks a missing entry.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        is_inlier : ndarray of shape (n_samples,)
+        """
+        scores = self._fit_and_score(X)
+        if scores is None or is_dask_collection(X):  # dask: predict's lazy result
+            return self.predict(X)
+        return _labels(scores - self.offset_)
+
+    def _fit_and_score(self, X):
+        """``fit``'s work; returns the training scores when every row was scored."""
         reset = not (self.warm_start and hasattr(self, "net_"))
         X = self._validate_input(X, reset=reset)
         self._fit_net(X)
@@ -423,7 +462,7 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
             self.offset_ = adjusted_lower_fence(scores, random_state=self._seed + 4)
         else:
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
-        return self
+        return scores if len(scores) == _num_samples(X) else None
 
     # The threshold needs the training scores' quantiles, not every score:
     # above this many rows it is set on a random subset of this size (the
@@ -580,10 +619,7 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         is_inlier : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        decision = self.decision_function(X)
-        is_inlier = np.ones(decision.shape[0], dtype=int)
-        is_inlier[~(decision >= 0)] = -1  # a NaN score is never called an inlier
-        return is_inlier
+        return _labels(self.decision_function(X))
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples` over the rows of ``X``.

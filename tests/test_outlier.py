@@ -316,3 +316,32 @@ def test_vae_outlier_detector_unfitted(data, method):
 def test_vae_outlier_detector_wrong_width(fitted, data):
     with pytest.raises(ValueError, match="features"):
         fitted.score_samples(data[:, :2])
+
+
+@pytest.mark.parametrize("subsampled", [False, True])
+def test_fit_predict_scores_once_and_matches_fit_then_predict(data, monkeypatch,
+                                                             subsampled):
+    import pandas as pd
+
+    X = pd.DataFrame(data, columns=[f"c{j}" for j in range(data.shape[1])])
+    X.iloc[3, 1] = np.nan  # a missing entry: scored on its observed part
+    if subsampled:  # the threshold set on a subset: every row is scored again
+        monkeypatch.setattr(VAEOutlierDetector, "_threshold_rows", len(X) // 2)
+    calls = []
+    original = VAEOutlierDetector._anomaly_scores
+
+    def counting(self, X_):
+        calls.append(len(X_))
+        return original(self, X_)
+
+    monkeypatch.setattr(VAEOutlierDetector, "_anomaly_scores", counting)
+    det = VAEOutlierDetector(contamination=0.1, random_state=0, **SMALL)
+    labels = det.fit_predict(X)
+    assert calls == ([len(X) // 2, len(X)] if subsampled else [len(X)])
+    assert labels.dtype == int and set(np.unique(labels)) <= {-1, 1}
+    np.testing.assert_array_equal(labels, det.predict(X))
+    ref = VAEOutlierDetector(contamination=0.1, random_state=0, **SMALL).fit(X)
+    assert ref.offset_ == det.offset_
+    np.testing.assert_array_equal(labels, ref.predict(X))
+    if not subsampled:  # the threshold is the training scores' quantile
+        assert (labels == -1).sum() == int(np.ceil(0.1 * len(X)))
