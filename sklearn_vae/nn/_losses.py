@@ -49,13 +49,12 @@ class _GaussianRowLogProb(torch.autograd.Function):
         scaled, quad, mask = ctx.saved_tensors
         x_shape, mean_shape, logvar_shape = ctx.shapes
         g = grad.unsqueeze(-1)
-        grad_mean = g * scaled
+        grad_mean = g.neg() * scaled  # the sign on the small factor, not the array
         if mask is not None:
             grad_mean = grad_mean.mul_(mask)
-        grad_mean = grad_mean.neg_()
         grad_x = grad_logvar = None
         if ctx.needs_input_grad[0]:
-            grad_x = (-grad_mean).sum_to_size(x_shape)
+            grad_x = grad_mean.neg().sum_to_size(x_shape)
         if ctx.needs_input_grad[2]:
             if mask is None and len(logvar_shape) == 1:
                 # Homoscedastic: d/dlogvar_j = -0.5 sum_rows g (1 - quad_j).
