@@ -53,6 +53,7 @@ SETTINGS = {
     "1000 steps, batch 512": {"max_steps": 1000, "batch_size": 512},
     # Latent size, and ensembles: a list of settings is one detector per entry
     # (each with its own seed), scores rank-averaged.
+    "no validation split": {"early_stopping": False},
     "n_components=4": {"n_components": 4},
     "n_components=8": {"n_components": 8},
     "2 seeds, rank-averaged": [{}, {}],
