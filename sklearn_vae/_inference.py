@@ -23,7 +23,9 @@ paths of :class:`~sklearn_vae._base._BaseVAE` run the network:
   results are then also independent of ``torch.set_num_threads``.
 - **Memory budget.** Rows are encoded (``schema.encode``) and moved to the
   device block by block; blocks and the activations of one chunk each get
-  half of ``budget`` bytes (:data:`INFERENCE_MEMORY_BUDGET` by default).
+  half of ``budget`` bytes (:data:`INFERENCE_MEMORY_BUDGET` by default), and
+  on CPU at most a cache-sized share of it (``_MAX_CHUNK_BYTES``,
+  ``_MAX_BLOCK_BYTES``: faster on wide tables, same results).
   Chunks have at least 64 rows, so with a very large K one chunk may need
   more than the budget unless the caller also splits the K samples
   (``k_blocking``). The returned arrays (one row per input row) come on
@@ -48,6 +50,15 @@ CHUNK_MULTIPLE = 64
 # 512); on a GPU larger chunks amortize kernel launches.
 _TARGET_SAMPLE_ROWS = {"cpu": 8192, "cuda": 1 << 18}
 _MAX_CHUNK_ROWS = {"cpu": 1024, "cuda": 16384}
+# On CPU a chunk's activations and an encoded block are also kept near the
+# size of the caches, which matters on wide tables, where 8192 sample rows of
+# decoder outputs are hundreds of MB that every element-wise kernel streams
+# through memory. Measured with one thread (fastest of 3 interleaved runs,
+# score_samples at defaults): InternetAds (1966 x 1555, K=10) 0.351 -> 0.319 s
+# (chunk 192 -> 64 rows), ALOI (49,534 x 27) 0.292 -> 0.235 s, mnist (7603 x
+# 100) 0.082 -> 0.073 s, 20,000 x 30 at K=50 0.541 -> 0.467 s. None on a GPU.
+_MAX_CHUNK_BYTES = {"cpu": 32 << 20, "cuda": None}
+_MAX_BLOCK_BYTES = {"cpu": 8 << 20, "cuda": None}
 
 
 def module_dtype(module):
@@ -99,11 +110,14 @@ def plan_chunks(module, n_samples_k, device, *, budget=None, columns=True,
     kind = "cuda" if torch.device(device).type == "cuda" else "cpu"
     chunk = min(half // (k * per_sample), _TARGET_SAMPLE_ROWS[kind] // k,
                 _MAX_CHUNK_ROWS[kind])
+    if _MAX_CHUNK_BYTES[kind]:
+        chunk = min(chunk, _MAX_CHUNK_BYTES[kind] // (k * per_sample))
     chunk = int(max(CHUNK_MULTIPLE, chunk // CHUNK_MULTIPLE * CHUNK_MULTIPLE))
     k_block = k
     if k_blocking:
         k_block = int(min(k, max(1, half // (chunk * per_sample))))
-    block = half // encoded_row_bytes(module) // chunk * chunk
+    block_bytes = half if _MAX_BLOCK_BYTES[kind] is None else min(half, _MAX_BLOCK_BYTES[kind])
+    block = block_bytes // encoded_row_bytes(module) // chunk * chunk
     block = int(max(chunk, block))
     return chunk, k_block, block
 
