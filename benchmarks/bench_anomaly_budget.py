@@ -54,6 +54,7 @@ SETTINGS = {
     # Latent size, and ensembles: a list of settings is one detector per entry
     # (each with its own seed), scores rank-averaged.
     "no validation split": {"early_stopping": False},
+    "no entry cap": {"entry_cap": None},
     "n_components=4": {"n_components": 4},
     "n_components=8": {"n_components": 8},
     "2 seeds, rank-averaged": [{}, {}],

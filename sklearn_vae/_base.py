@@ -417,7 +417,8 @@ class _BaseVAE(BaseEstimator):
         validation_scores = ([-float(v) for v in history[:, "valid_loss"]]
                              if use_valid else None)
         kl, active = _latent_diagnostics(module, values, mask, seed, cond)
-        return self._commit_fit(
+        extra = self._fitted_from_encoding(schema, values, mask)
+        return self._commit_fit(**extra,
             kl_per_component_=kl, kl_ratio_=kl / kl.sum() if kl.sum() > 0 else np.zeros_like(kl),
             active_components_=active, n_active_components_=int(active.sum()),
             schema_=schema, _seed=seed, net_=net, n_iter_=len(history),
@@ -682,7 +683,7 @@ class _BaseVAE(BaseEstimator):
         return self.schema_.decode(mean, prob, cat_probs)
 
     def _importance(self, X, reduce, *, with_jacobian=False, need_columns=True,
-                    need_params=True, cond=None):
+                    need_params=True, cond=None, capped=True, uncapped=False):
         """Run the IWAE pass over ``X`` in fixed-size chunks.
 
         ``reduce(log_w, col_log_prob, params, values, mask)`` gets torch
@@ -703,44 +704,81 @@ class _BaseVAE(BaseEstimator):
         Each chunk has the same number of rows (padded with all-missing rows
         at the end), so a row's result does not depend on the other rows.
         ``cond``: the one-hot label of each row, for a conditional model.
+
+        Each entry's ``-log p(x_j|z)`` is capped at :meth:`_entry_nll_cap`
+        (nothing is, where that is None, as in the transformer and the
+        imputer) unless ``capped=False``; ``uncapped=True`` hands ``reduce``
+        the uncapped ``log_w`` as the keyword ``uncapped`` as well.
         """
         module, device = self._live_module()
-        eps = self._shared_noise(device, module_dtype(module))
+        dtype = module_dtype(module)
+        eps = self._shared_noise(device, dtype)
         k_blocking = not (need_columns or need_params)
+        cap = self._entry_nll_cap() if capped else None
+        if cap is not None:
+            cap = torch.as_tensor(cap, dtype=dtype, device=device)
+        options = dict(nll_cap=cap, return_uncapped=uncapped)
 
         def fn(v, m, jac=None, k_block=None, cond=None):
             if k_blocking:
-                log_w = torch.cat([
-                    module.log_importance_weights(v, m, eps[k:k + k_block], cond)
-                    for k in range(0, len(eps), k_block)])
+                parts = [module.log_importance_weights(v, m, eps[k:k + k_block], cond,
+                                                       **options)
+                         for k in range(0, len(eps), k_block)]
+                if uncapped:
+                    log_w = torch.cat([p[0] for p in parts])
+                    plain = torch.cat([p[1] for p in parts])
+                else:
+                    log_w = torch.cat(parts)
                 col = params = None
             else:
-                log_w, params, *col = module.log_importance_weights(
-                    v, m, eps, cond, return_params=True, return_columns=need_columns)
-                col = col[0] if col else None
+                log_w, params, *rest = module.log_importance_weights(
+                    v, m, eps, cond, return_params=True, return_columns=need_columns,
+                    **options)
+                plain = rest.pop() if uncapped else None
+                col = rest[0] if rest else None
                 params = params if need_params else None
             args = (log_w, col, params, v, m) + ((jac,) if with_jacobian else ())
-            return reduce(*args)
+            return reduce(*args, uncapped=plain) if uncapped else reduce(*args)
 
         return self._run_encoded(X, fn, n_samples_k=self.n_importance_samples,
                                  columns=need_columns, with_jacobian=with_jacobian,
                                  k_blocking=k_blocking, cond=cond)
 
-    def _log_likelihood(self, X, cond=None):
+    def _log_likelihood(self, X, cond=None, *, uncapped=False):
         """IWAE estimate of log p(x_obs) per row, in the user's units.
 
         Network in float32 on fixed-size chunks; the log-sum-exp over the K
-        samples and the log-Jacobian sum in float64.
+        samples and the log-Jacobian sum in float64. With ``uncapped=True``
+        returns ``(capped, uncapped)`` estimates from one pass (the same
+        arrays where no entry cap is set; see :meth:`_entry_nll_cap`).
         """
         log_k = math.log(self.n_importance_samples)
 
-        def reduce(log_w, col, params, v, m, jac):
+        def estimate(log_w, jac):
             return torch.logsumexp(log_w.double(), dim=0) - log_k + jac.sum(dim=-1)
 
-        return self._importance(X, reduce, with_jacobian=True, need_columns=False,
-                                need_params=False, cond=cond)
+        def reduce(log_w, col, params, v, m, jac, **plain):
+            if uncapped:
+                return estimate(log_w, jac), estimate(plain["uncapped"], jac)
+            return estimate(log_w, jac)
 
-    def _log_likelihood_per_column(self, X, cond=None):
+        return self._importance(X, reduce, with_jacobian=True, need_columns=False,
+                                need_params=False, cond=cond, uncapped=uncapped)
+
+    def _entry_nll_cap(self):
+        """Upper bound on each entry's ``-log p(x_j|z)`` in scores (layout order), or None.
+
+        Subclass hook: the outlier detector bounds every column's share of
+        its scores; the transformer and the imputer report the plain
+        likelihood.
+        """
+        return None
+
+    def _fitted_from_encoding(self, schema, values, mask):
+        """Extra fitted attributes computed from the encoded training rows (hook)."""
+        return {}
+
+    def _log_likelihood_per_column(self, X, cond=None, *, capped=True):
         """Split the IWAE estimate into one additive term per user column.
 
         With self-normalized weights ``w_k = softmax(log_w)``::
@@ -768,7 +806,8 @@ class _BaseVAE(BaseEstimator):
             return per_col + m.double() * (latent / n_obs)[:, None] + jac
 
         return self.schema_.to_user_columns(
-            self._importance(X, reduce, with_jacobian=True, need_params=False, cond=cond))
+            self._importance(X, reduce, with_jacobian=True, need_params=False, cond=cond,
+                             capped=capped))
 
     def _posterior_draws(self, X, cond=None, random_state=None):
         """One draw ``z ~ q(z | x)`` (``q(z | x, y)`` when conditional) per row of ``X``.

@@ -72,15 +72,83 @@ def test_medcouple_reference_values():
     assert medcouple(big, random_state=1) == medcouple(big, random_state=1)
 
 
-def test_vae_outlier_detector_auto_is_adjusted_boxplot_fence(data):
-    det = VAEOutlierDetector(random_state=0, **SMALL).fit(data)  # contamination="auto"
-    s = det.score_samples(data)
+def _fence(s):
     q1, q3 = np.percentile(s, [25, 75])
-    mc = medcouple(s)  # 300 scores: no subsampling
+    mc = medcouple(s)  # at most 2000 scores: no subsampling
     factor = np.exp(-3 * mc) if mc < 0 else np.exp(-4 * mc)
-    assert det.offset_ == pytest.approx(q1 - 1.5 * factor * (q3 - q1))
+    return q1 - 1.5 * factor * (q3 - q1)
+
+
+def test_vae_outlier_detector_auto_is_adjusted_boxplot_fence(data):
+    # contamination="auto"; without the entry cap the fence is on the scores
+    det = VAEOutlierDetector(entry_cap=None, random_state=0, **SMALL).fit(data)
+    assert det.entry_cap_ is None
+    s = det.score_samples(data)
+    assert det.offset_ == pytest.approx(_fence(s))
     flagged = det.predict(data) == -1
     assert flagged[0] and flagged.mean() < 0.1
+
+
+@pytest.fixture(scope="module")
+def spike():
+    """A spike column (one value, three far ones) and a row unusual in three columns."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(400, 4))
+    X[:, 3] = 0.0
+    X[:3, 3] = [15.0, 16.0, 18.0]
+    X[3] = [4.0, -4.0, 4.0, 0.0]
+    plain = VAEOutlierDetector(entry_cap=None, random_state=0, **SMALL).fit(X)
+    capped = VAEOutlierDetector(random_state=0, **SMALL).fit(X)  # entry_cap="auto"
+    return X, plain, capped
+
+
+def test_vae_outlier_detector_entry_cap_bounds_a_spike_column(spike):
+    X, plain, capped = spike
+    # The cap: -log of a value drawn with probability 1/(n+1) uniformly over the
+    # column's range (standardized units, at least 2).
+    scale = X.std(axis=0)
+    width = np.maximum((X.max(axis=0) - X.min(axis=0)) / scale, 2.0)
+    np.testing.assert_allclose(capped.entry_cap_, np.log(len(X) + 1) + np.log(width))
+    # Without it the spike column alone costs the three spike rows over 500 nats;
+    # with it no entry costs more than its cap (up to the shared latent term).
+    assert (plain.score_samples_per_feature(X[:3])[:, 3] < -500).all()
+    per_feature = capped.score_samples_per_feature(X[:4])
+    # beyond the cap a surprise s counts as cap + log(1 + s - cap): ~ +log(1500)
+    assert (per_feature[:3, 3] > -capped.entry_cap_[3] - 9.0).all()
+    np.testing.assert_allclose(per_feature.sum(axis=1), capped.score_samples(X[:4]),
+                               rtol=1e-9, atol=1e-9)
+    # So the row unusual in several columns is the least likely one again.
+    assert np.argmin(capped.score_samples(X)) == 3
+    assert np.argmin(plain.score_samples(X)) in (0, 1, 2)
+    # Training is the same: the cap only changes scores.
+    np.testing.assert_array_equal(capped.loss_curve_, plain.loss_curve_)
+
+
+def test_vae_outlier_detector_auto_fence_is_set_on_uncapped_scores(spike):
+    X, plain, capped = spike
+    # "auto" flags the share of rows whose uncapped log-likelihood is below the
+    # adjusted fence: the lowest capped scores, as many rows.
+    share = np.mean(plain.score_samples(X) < plain.offset_)
+    assert share > 0
+    flagged = capped.predict(X) == -1
+    assert flagged.sum() == round(share * len(X))
+    assert flagged[:4].all()
+    np.testing.assert_array_equal(capped.fit_predict(X), capped.predict(X))
+
+
+def test_vae_outlier_detector_float_entry_cap(data):
+    det = VAEOutlierDetector(entry_cap=2.0, contamination=0.05, random_state=0,
+                             **SMALL).fit(data)
+    np.testing.assert_array_equal(det.entry_cap_, np.full(3, 2.0))
+    plain = VAEOutlierDetector(entry_cap=None, contamination=0.05, random_state=0,
+                               **SMALL).fit(data)
+    assert (det.score_samples(data) >= plain.score_samples(data) - 1e-9).all()
+    # the cap softens far entries but keeps their order: the planted row is last
+    assert np.argmin(det.score_samples(data)) == 0
+    # the reconstruction score is not a likelihood: no cap there
+    det.set_params(anomaly_score="reconstruction")
+    plain.set_params(anomaly_score="reconstruction")
+    np.testing.assert_array_equal(det.score_samples(data), plain.score_samples(data))
 
 
 def test_vae_outlier_detector_auto_flags_about_the_planted_rate():
@@ -298,6 +366,8 @@ def test_vae_outlier_detector_novelty_use_on_new_rows():
         (dict(anomaly_score="mahalanobis"), "anomaly_score"),
         (dict(trim_fraction=0.5), "trim_fraction"),
         (dict(trim_warmup=-1), "trim_warmup"),
+        (dict(entry_cap=0.0), "entry_cap"),
+        (dict(entry_cap="big"), "entry_cap"),
     ],
 )
 def test_vae_outlier_detector_invalid_params(data, params, match):

@@ -150,6 +150,19 @@ def _init_linear(layer: nn.Linear, init: str, generator: torch.Generator):
 _FOLD_MASK_MIN_MACS = 1 << 21
 
 
+def _tail_excess(over: Tensor) -> Tensor:
+    """``sum_j (o_j - log(1 + o_j))`` over the last axis, for ``o = over >= 0``.
+
+    Overwrites ``over`` (a temporary of the caller's).
+
+    Surprise ``s`` above a cap ``a`` (``o = s - a``) counts as ``a + log(1 + o)``:
+    this is what adding it back to a log-weight gives back. Where ``o`` is 0
+    (most entries) the term is exactly 0.
+    """
+    total = over.sum(dim=-1)
+    return total.sub_(over.log1p_().sum(dim=-1))  # in place: over is a temporary
+
+
 class VAEModule(nn.Module):
     """Gaussian-latent VAE over a mixed-type row.
 
@@ -348,12 +361,20 @@ class VAEModule(nn.Module):
             start += k
         return params[..., :c], params[..., c : c + b], cats
 
-    def column_log_prob(self, x: Tensor, mask: Tensor, params: Tensor) -> Tensor:
+    def column_log_prob(self, x: Tensor, mask: Tensor, params: Tensor,
+                        nll_cap: Tensor = None) -> Tensor:
         """Log-likelihood of each observed entry, shape ``(..., n, n_columns)``.
 
         Missing entries (``mask == 0``) contribute exactly 0; ``mask`` None
         means every entry is observed. Leading batch dimensions of ``params``
         (importance samples) broadcast against ``x``.
+
+        ``nll_cap`` (positive, shape ``(n_columns,)``, column order of the
+        layout) softly bounds each entry's surprise ``s = -log p``: beyond
+        the cap it grows like its logarithm, ``cap + log(1 + s - cap)``, so
+        far values keep their order but one entry cannot outweigh the rest
+        of the row by orders of magnitude (a heavy tail, as a Student-t's
+        log-density grows like ``log s`` where a Gaussian's grows like ``s``).
         """
         c = self.layout.n_continuous
         parts = []
@@ -364,7 +385,11 @@ class VAEModule(nn.Module):
                 parts[-1] = parts[-1] * mask[..., :c]
         if self.layout.n_binary or self.layout.categories:
             parts.append(self._discrete_log_prob(x, mask, params))
-        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
+        out = parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
+        if nll_cap is not None:
+            over = (-out - nll_cap.to(out.dtype)).clamp_(min=0.0)
+            out = out + (over - torch.log1p(over))
+        return out
 
     def _discrete_log_prob(self, x: Tensor, mask: Tensor, params: Tensor) -> Tensor:
         """:meth:`column_log_prob` of the binary and categorical columns."""
@@ -482,7 +507,9 @@ class VAEModule(nn.Module):
     def log_importance_weights(self, x: Tensor, mask: Tensor, eps: Tensor,
                                cond: Tensor = None, *,
                                return_params: bool = False,
-                               return_columns: bool = False):
+                               return_columns: bool = False,
+                               nll_cap: Tensor = None,
+                               return_uncapped: bool = False):
         """IWAE log-weights with shared noise, computed for inference.
 
         The same quantity as ``importance_weights(x, mask, eps)[0]``, shape
@@ -493,8 +520,15 @@ class VAEModule(nn.Module):
         place, row-invariant linear layers), and the per-column terms are
         only formed when asked. For ``torch.no_grad`` / ``inference_mode``.
 
+        ``nll_cap`` (shape ``(n_columns,)``, layout column order): each
+        observed entry's surprise ``-log p(x_j|z_k)`` beyond ``nll_cap[j]``
+        grows like its logarithm, as in :meth:`column_log_prob`;
+        ``return_uncapped`` also returns the weights without the cap
+        (computed in the same pass).
+
         Returns ``log_w``, or ``(log_w, params[, col_log_prob])`` with
-        ``return_params`` / ``return_columns``.
+        ``return_params`` / ``return_columns``; with ``return_uncapped`` the
+        uncapped ``log_w`` comes last.
         """
         layout = self.layout
         c, b, n_values = layout.n_continuous, layout.n_binary, layout.n_values
@@ -506,6 +540,10 @@ class VAEModule(nn.Module):
         log_w = eps.square().sum(dim=-1)[:, None] - z.square().sum(dim=-1)
         log_w = log_w.add_(logvar.sum(dim=-1)).mul_(0.5)
         params = self.decode(z, cond, inference=True)
+        # excess: what the cap gives back per row, sum_j (o_j - log1p(o_j)) with
+        # o_j = max(0, -log p_j - cap_j); see _tail_excess.
+        excess = None
+        cap = None if nll_cap is None else nll_cap.to(log_w.dtype)
         if c:
             m = mask[..., :c]
             d = params[..., :c] - x[..., :c]
@@ -515,26 +553,51 @@ class VAEModule(nn.Module):
                 d = d.square_().div_(var).add_(var.log_()).mul_(m)
                 log_w -= 0.5 * d.sum(dim=-1)
                 log_w -= (0.5 * _LOG_2PI) * m.sum(dim=-1)
+                if cap is not None:  # -log p = 0.5 * (d + log 2 pi) where observed
+                    over = (d - (2.0 * cap[:c] - _LOG_2PI)).clamp_(min=0.0).mul_(m * 0.5)
+                    excess = _tail_excess(over)
             else:
                 logvar_x = self.observation_logvar()
                 d = d.mul_(m * torch.exp(-0.5 * logvar_x))
-                log_w -= 0.5 * d.square_().sum(dim=-1)
+                sq = d.square_()
+                log_w -= 0.5 * sq.sum(dim=-1)
                 log_w -= 0.5 * (m * (_LOG_2PI + logvar_x)).sum(dim=-1)
+                if cap is not None:
+                    # -log p = 0.5 * (sq + log 2 pi + logvar): over the cap where
+                    # sq > 2 cap - log 2 pi - logvar (missing entries: sq = 0).
+                    half_limit = cap[:c] - 0.5 * (_LOG_2PI + logvar_x)
+                    over = torch.add(-half_limit, sq, alpha=0.5).clamp_(min=0.0)
+                    if bool((half_limit < 0).any()):  # a cap below the density's peak
+                        over = over.mul_(m)
+                    excess = _tail_excess(over)
             del d
         if b:
             logits = params[..., c : c + b]
             nll = F.binary_cross_entropy_with_logits(
                 logits, x[..., c : c + b].expand_as(logits), reduction="none")
-            log_w -= (nll * mask[..., c : c + b]).sum(dim=-1)
+            nll = nll.mul_(mask[..., c : c + b])
+            log_w -= nll.sum(dim=-1)
+            if cap is not None:
+                over = _tail_excess((nll - cap[c : c + b]).clamp_(min=0.0))
+                excess = over if excess is None else excess + over
         if layout.categories:
             cat = self._categorical_log_prob(x[..., c + b :], params[..., c + b : n_values])
-            log_w += (cat * mask[..., c + b :]).sum(dim=-1)
-        if not (return_params or return_columns):
-            return log_w
-        out = (log_w, params)
+            cat = cat * mask[..., c + b :]
+            log_w += cat.sum(dim=-1)
+            if cap is not None:
+                over = _tail_excess((-cat - cap[c + b :]).clamp_(min=0.0))
+                excess = over if excess is None else excess + over
+        uncapped = log_w
+        if excess is not None:
+            log_w = log_w + excess
+        out = (log_w,)
+        if return_params or return_columns:
+            out += (params,)
         if return_columns:
-            out += (self.column_log_prob(x, mask, params),)
-        return out
+            out += (self.column_log_prob(x, mask, params, nll_cap=nll_cap),)
+        if return_uncapped:
+            out += (uncapped,)
+        return out[0] if len(out) == 1 else out
 
     # -- generation ----------------------------------------------------------
     def sample_observation(self, params: Tensor, generator=None) -> Tensor:

@@ -181,3 +181,45 @@ def test_batches_of_complete_data_carry_no_mask():
     assert complete.subset(torch.tensor([1, 3])).mask is None
     partial = TensorData(x, torch.ones(5, 2))
     assert all("mask" in b for b, _ in BatchIterator(partial, 2))
+
+
+@pytest.mark.parametrize("heteroscedastic", [False, True])
+def test_entry_nll_cap_bounds_each_entry_in_one_pass(heteroscedastic):
+    """Capped log-weights = capped column terms + latent terms; uncapped ones unchanged."""
+    torch.manual_seed(0)
+    layout = ColumnLayout(3, 1, (3,))
+    module = VAEModule(layout, 2, (8,), heteroscedastic=heteroscedastic).double()
+    n = 7
+    x = torch.zeros(n, layout.n_values, dtype=torch.float64)
+    x[:, :3] = torch.randn(n, 3)
+    x[0, 1] = 40.0  # far out in one column
+    x[:, 3] = torch.tensor([0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0])
+    x[torch.arange(n), 4 + torch.arange(n) % 3] = 1.0
+    mask = torch.ones(n, layout.n_columns, dtype=torch.float64)
+    mask[2, 0] = mask[3, 4] = 0.0
+    x[2, 0] = 0.0
+    x[3, 4:] = 0.0
+    eps = torch.randn(5, 2, dtype=torch.float64)
+    # A small cap (below a Gaussian's peak for the heteroscedastic case too).
+    cap = torch.tensor([0.5, 3.0, 2.0, 0.3, 0.8], dtype=torch.float64)
+    with torch.no_grad():
+        plain, params, col = module.log_importance_weights(
+            x, mask, eps, return_params=True, return_columns=True)
+        capped, _, col_capped, uncapped = module.log_importance_weights(
+            x, mask, eps, return_params=True, return_columns=True, nll_cap=cap,
+            return_uncapped=True)
+    torch.testing.assert_close(uncapped, plain)
+    # Surprise s beyond the cap a counts as a + log(1 + s - a).
+    surprise = -col
+    expected = torch.where(surprise > cap, -(cap + torch.log1p(surprise - cap)), col)
+    torch.testing.assert_close(col_capped, expected)
+    assert (col_capped >= col).all() and (col_capped[:, 0, 1] > -cap[1] - 10).all()
+    assert (col[:, 0, 1] < -cap[1] - 100).all()  # the far entry was over the cap
+    assert (col_capped[:, 2, 0] == 0).all() and (col_capped[:, 3, 4] == 0).all()  # missing
+    # The latent part is the same with and without the cap.
+    torch.testing.assert_close(capped - col_capped.sum(dim=-1), plain - col.sum(dim=-1))
+    assert (capped >= plain).all() and (capped > plain + 1.0).any()
+    # Only log_w asked for (no columns, no params): same capped weights.
+    with torch.no_grad():
+        torch.testing.assert_close(module.log_importance_weights(x, mask, eps, nll_cap=cap),
+                                   capped)
