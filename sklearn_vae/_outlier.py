@@ -249,7 +249,7 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         Threshold on :meth:`score_samples`: ``decision_function`` is
         ``score_samples - offset_``. Computed from the training scores with
         the ``anomaly_score`` set at fit time (see ``contamination``).
-    entry_cap_ : ndarray of shape (n_features_in_,) or None
+    entry_cap_ : ndarray of shape (`n_features_in_`,) or None
         Each column's cap ``a`` on one entry's surprise (nats, encoded
         units; see ``entry_cap``); None when ``entry_cap=None``.
     net_ : skorch.NeuralNet
