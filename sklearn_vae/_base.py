@@ -744,13 +744,13 @@ class _BaseVAE(BaseEstimator):
                                  columns=need_columns, with_jacobian=with_jacobian,
                                  k_blocking=k_blocking, cond=cond)
 
-    def _log_likelihood(self, X, cond=None, *, uncapped=False):
+    def _log_likelihood(self, X, cond=None, *, capped=True, uncapped=False):
         """IWAE estimate of log p(x_obs) per row, in the user's units.
 
         Network in float32 on fixed-size chunks; the log-sum-exp over the K
-        samples and the log-Jacobian sum in float64. With ``uncapped=True``
-        returns ``(capped, uncapped)`` estimates from one pass (the same
-        arrays where no entry cap is set; see :meth:`_entry_nll_cap`).
+        samples and the log-Jacobian sum in float64. ``capped=False`` leaves
+        out the entry cap (see :meth:`_entry_nll_cap`); ``uncapped=True``
+        returns ``(capped, uncapped)`` estimates from one pass.
         """
         log_k = math.log(self.n_importance_samples)
 
@@ -763,7 +763,8 @@ class _BaseVAE(BaseEstimator):
             return estimate(log_w, jac)
 
         return self._importance(X, reduce, with_jacobian=True, need_columns=False,
-                                need_params=False, cond=cond, uncapped=uncapped)
+                                need_params=False, cond=cond, capped=capped,
+                                uncapped=uncapped)
 
     def _entry_nll_cap(self):
         """Upper bound on each entry's ``-log p(x_j|z)`` in scores (layout order), or None.

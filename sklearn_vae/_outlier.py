@@ -549,13 +549,11 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         if c:
             observed = mask[:, :c] > 0
             cont = values[:, :c]
-            with np.errstate(invalid="ignore"):
-                high = np.where(observed, cont, -np.inf).max(axis=0)
-                low = np.where(observed, cont, np.inf).min(axis=0)
+            high = np.where(observed, cont, -np.inf).max(axis=0)
+            low = np.where(observed, cont, np.inf).min(axis=0)
             spread = np.where(observed.any(axis=0), high - low, 0.0).astype(np.float64)
             width[:c] = np.maximum(spread, 2.0)
-        width[c : c + layout.n_binary] = 2.0
-        width[c + layout.n_binary :] = layout.categories
+        width[c + layout.n_binary :] = layout.categories  # binary columns: 2 levels
         cap = math.log(len(values) + 1.0) + np.log(width)
         return {"entry_cap_": schema.to_user_columns(cap[None, :])[0]}
 
@@ -569,8 +567,7 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
     def _anomaly_scores(self, X, capped=True):
         """The chosen score; ``capped=False``: without ``entry_cap_``."""
         if self.anomaly_score == "likelihood":
-            return self._log_likelihood(X) if capped else self._log_likelihood(
-                X, uncapped=True)[1]
+            return self._log_likelihood(X, capped=capped)
         return self._anomaly_scores_per_column(X, layout_order=True,
                                                capped=capped).sum(axis=1)
 
