@@ -125,6 +125,8 @@ def main(argv=None):
                         help="VAETransformer free_bits (default: the estimator's)")
     parser.add_argument("--max-steps", type=int, default=None,
                         help="VAETransformer max_steps (default: the estimator's)")
+    parser.add_argument("--beta", type=float, default=None,
+                        help="VAETransformer beta (default: the estimator's)")
     parser.add_argument("--variance-lr-scale", type=float, default=None,
                         help="learning-rate multiplier of the observation variances "
                              "(the class attribute _variance_lr_scale; default 1)")
@@ -133,6 +135,8 @@ def main(argv=None):
     vae_params = {} if args.free_bits is None else {"free_bits": args.free_bits}
     if args.max_steps is not None:
         vae_params["max_steps"] = args.max_steps
+    if args.beta is not None:
+        vae_params["beta"] = args.beta
     if args.variance_lr_scale is not None:
         VAETransformer._variance_lr_scale = args.variance_lr_scale
 
