@@ -339,7 +339,10 @@ def save(estimator, file):
             "Use pickle (only for files you trust) for other objects."
         )
     check_is_fitted(estimator)
-    state = {k: v for k, v in vars(estimator).items() if k != "net_"}
+    # Private caches (``_*_cache``, e.g. the detector's training scores) are
+    # not saved: a loaded model recomputes what they held.
+    state = {k: v for k, v in vars(estimator).items()
+             if k != "net_" and not (k.startswith("_") and k.endswith("_cache"))}
     payload = {
         "params": _encode(state, name),
         "net": _encode(_net_state(estimator.net_), f"{name}.net_"),

@@ -415,3 +415,53 @@ def test_fit_predict_scores_once_and_matches_fit_then_predict(data, monkeypatch,
     np.testing.assert_array_equal(labels, ref.predict(X))
     if not subsampled:  # the threshold is the training scores' quantile
         assert (labels == -1).sum() == int(np.ceil(0.1 * len(X)))
+
+
+@pytest.mark.parametrize("frame", [False, True])
+def test_score_samples_reuses_fit_scores_of_the_same_rows_only(data, monkeypatch, frame,
+                                                               tmp_path):
+    import pandas as pd
+
+    from sklearn_vae import load, save
+
+    X = data.copy()
+    X[3, 1] = np.nan
+    if frame:
+        X = pd.DataFrame(X, columns=[f"c{j}" for j in range(X.shape[1])])
+    det = VAEOutlierDetector(contamination=0.1, random_state=0, **SMALL).fit(X)
+    computed = det._anomaly_scores(det._validate_for_inference(X))
+    calls = []
+    original = VAEOutlierDetector._anomaly_scores
+
+    def counting(self, X_):
+        calls.append(len(X_))
+        return original(self, X_)
+
+    monkeypatch.setattr(VAEOutlierDetector, "_anomaly_scores", counting)
+    # The same rows (an equal copy, not the same object): fit's scores, bit for bit.
+    same = X.copy()
+    np.testing.assert_array_equal(det.score_samples(same), computed)
+    np.testing.assert_array_equal(det.predict(same), np.where(computed >= det.offset_, 1, -1))
+    assert calls == []
+    # The returned array is a copy: changing it does not change the next answer.
+    det.score_samples(same)[:] = 0.0
+    np.testing.assert_array_equal(det.score_samples(same), computed)
+    # One entry changed, fewer rows, or a scoring parameter changed: scored anew.
+    changed = X.copy()
+    if frame:
+        changed.iloc[5, 2] += 1e-9
+    else:
+        changed[5, 2] += 1e-9
+    det.score_samples(changed)
+    det.score_samples(X[:-1])
+    assert calls == [len(X), len(X) - 1]
+    det.set_params(n_importance_samples=5)
+    five = det.score_samples(X)
+    assert calls[-1] == len(X) and not np.array_equal(five, computed)
+    det.set_params(n_importance_samples=SMALL["n_importance_samples"])
+    # A saved model does not carry the cache; loaded, it scores anew, equally.
+    save(det, tmp_path / "det.skvae")
+    loaded = load(tmp_path / "det.skvae")
+    assert getattr(loaded, "_score_cache", None) is None
+    np.testing.assert_array_equal(loaded.score_samples(X), computed)
+    assert calls[-1] == len(X)
