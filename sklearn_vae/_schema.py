@@ -316,6 +316,53 @@ class _Standard:
         self.scale = max(float(np.ldexp(std, e)), float(np.nextafter(0.0, 1.0)))
         return self
 
+    @classmethod
+    def fit_columns(cls, X):
+        """One fitted transform per column of the 2-D float array ``X``.
+
+        :meth:`fit` vectorized over columns (NaN marks a missing entry): the
+        same power-of-two rescaling, mean with one correction pass and
+        population standard deviation, summed in a different order (results
+        agree to rounding).
+        """
+        X = np.asarray(X, dtype=np.float64)
+        missing = np.isnan(X)
+        observed = ~missing if missing.any() else None  # None: every entry observed
+        if observed is None:
+            count = np.full(X.shape[1], X.shape[0])
+            low, high = X.min(axis=0, initial=np.inf), X.max(axis=0, initial=-np.inf)
+        else:
+            count = observed.sum(axis=0)
+            low = np.where(observed, X, np.inf).min(axis=0, initial=np.inf)
+            high = np.where(observed, X, -np.inf).max(axis=0, initial=-np.inf)
+        spread = (count > 0) & (low < high)
+        biggest = np.where(spread, np.maximum(np.abs(low), np.abs(high)), 0.0)
+        e = np.where(biggest > 0, np.frexp(biggest)[1] - 1, 0)
+        with np.errstate(over="ignore"):
+            factor = np.exp2(-e.astype(np.float64))  # exact powers of two
+        if np.all((factor > 0) & np.isfinite(factor)):
+            Y = X * factor  # exact, as np.ldexp (which is several times slower)
+        else:  # |e| beyond the normal exponents (subnormal columns)
+            Y = np.ldexp(X, -e)
+
+        def column_sum(A):
+            return (A if observed is None else np.where(observed, A, 0.0)).sum(axis=0)
+
+        n = np.maximum(count, 1)
+        mean = column_sum(Y) / n
+        mean = mean + column_sum(Y - mean) / n
+        std = np.sqrt(column_sum(np.square(Y - mean)) / n)
+        # Never observed (0), constant (that value, exactly) or spread.
+        means = np.where(spread, np.ldexp(mean, e), np.where(count > 0, low, 0.0))
+        # A spread between subnormals can round to 0 when scaled back.
+        scales = np.where(spread, np.maximum(np.ldexp(std, e), np.nextafter(0.0, 1.0)), 1.0)
+        out = []
+        for m, sc in zip(means.tolist(), scales.tolist()):
+            t = cls.__new__(cls)
+            t.mean, t.scale = m, sc
+            out.append(t)
+        return out
+
     def forward(self, x):
         return _standardize(x, self.mean, self.scale)
 
@@ -598,7 +645,8 @@ class TabularSchema:
                     spec.kind = BINARY
             else:
                 spec = _Column(j, name, CONTINUOUS, self.dtypes_[j], fam)
-                spec.values = _as_float(col, label)
+                # A numeric array's columns are fitted together below.
+                spec.values = _as_float(col, label) if tabular else None
             specs.append(spec)
 
         # "auto": mixed tables (a binary or categorical column beside the numeric
@@ -609,9 +657,19 @@ class TabularSchema:
         if method == "auto":
             mixed = any(s.kind != CONTINUOUS for s in specs)
             method = "quantile" if mixed else "standard"
-        for spec in specs:
-            if spec.kind == CONTINUOUS:
+        continuous = [spec for spec in specs if spec.kind == CONTINUOUS]
+        if not tabular and method == "standard" and continuous:
+            # One vectorized pass over the numeric columns (a wide array has
+            # thousands), the same statistics as _Standard.fit column by column.
+            block = X[:, [spec.index for spec in continuous]]
+            for spec, transform in zip(continuous, _Standard.fit_columns(block)):
+                spec.__dict__.pop("values")
+                spec.transform = transform
+        for spec in continuous:
+            if "values" in spec.__dict__:
                 values = spec.__dict__.pop("values")
+                if values is None:
+                    values = _as_float(X[:, spec.index], spec.index)
                 spec.transform = (_QuantileNormal() if method == "quantile"
                                   else _Standard()).fit(values)
 
