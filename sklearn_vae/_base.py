@@ -236,8 +236,11 @@ class _BaseVAE(BaseEstimator):
         """
         return {}
 
-    def _resolve_max_steps(self, steps_per_epoch):
-        """The step budget of this fit (``max_steps``; subclasses may resolve "auto")."""
+    def _resolve_max_steps(self, steps_per_epoch, n_values=None):
+        """The step budget of this fit (``max_steps``; subclasses may resolve "auto").
+
+        ``n_values`` is the width of an encoded row (what a step costs grows with it).
+        """
         return self.max_steps
 
     #: Learning-rate multiplier of the observation variances (subclass hook).
@@ -326,7 +329,7 @@ class _BaseVAE(BaseEstimator):
         # at what the budget allows, and the last one may end early.
         max_epochs = self.max_iter
         steps_per_epoch = max(1, math.ceil(len(data) / batch_size))
-        max_steps = self._resolve_max_steps(steps_per_epoch)
+        max_steps = self._resolve_max_steps(steps_per_epoch, n_values=n_values)
         if max_steps is not None:
             max_epochs = min(max_epochs, math.ceil(max_steps / steps_per_epoch))
 

@@ -277,6 +277,26 @@ def test_vae_outlier_detector_auto_budget_is_at_least_one_epoch_up_to_a_cap(data
     assert batches(10) == [20]
 
 
+@pytest.mark.parametrize("n_values, steps_per_epoch, expected", [
+    (64, 10, 300), (128, 10, 150), (192, 10, 100), (1555, 10, 100),  # the width floor
+    (1555, 400, 400), (1555, 2000, 1000),  # still one epoch, at most the cap
+])
+def test_vae_outlier_detector_auto_budget_shrinks_on_wide_rows(n_values, steps_per_epoch,
+                                                               expected):
+    """Beyond 64 encoded values the floor is 300 * 64 / width steps, at least 100."""
+    det = VAEOutlierDetector()
+    assert det._resolve_max_steps(steps_per_epoch, n_values=n_values) == expected
+    assert det.set_params(max_steps=50)._resolve_max_steps(10, n_values=1555) == 50
+
+
+def test_vae_outlier_detector_wide_table_trains_on_the_width_floor():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(256, 320))  # 320 values: floor 300 * 64 / 320 = 60 -> 100
+    det = VAEOutlierDetector(early_stopping=False, hidden_layer_sizes=(8,),
+                             random_state=0).fit(X)
+    assert sum(det.net_.history[:, "train_batch_count"]) == 100
+
+
 def test_vae_outlier_detector_variances_have_their_own_rate(data):
     """The observation variances train at 30x the rate, warm starts included."""
     det = VAEOutlierDetector(max_iter=2, learning_rate_init=1e-3, random_state=0).fit(data)
