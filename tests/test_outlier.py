@@ -258,32 +258,38 @@ def test_vae_outlier_detector_step_budget_caps_training(data):
     assert unbounded.n_iter_ == 4
 
 
-def test_vae_outlier_detector_auto_budget_is_at_least_one_epoch_up_to_a_cap(data):
-    """max_steps="auto": the floor, or one epoch where that is more, at most the cap."""
+def test_vae_outlier_detector_auto_budget_is_some_epochs_between_floor_and_cap(data):
+    """max_steps="auto": _AUTO_EPOCHS epochs, at least the floor, at most the cap."""
     assert VAEOutlierDetector().max_steps == "auto"
-    assert VAEOutlierDetector._AUTO_STEPS == (300, 1000)
-    small = type("SmallAuto", (VAEOutlierDetector,), {"_AUTO_STEPS": (5, 20)})
+    assert VAEOutlierDetector._AUTO_STEPS == (300, 3000)
+    assert VAEOutlierDetector._AUTO_EPOCHS == 3
+    small = type("SmallAuto", (VAEOutlierDetector,),
+                 {"_AUTO_STEPS": (5, 40), "_AUTO_EPOCHS": 2})
     common = dict(early_stopping=False, hidden_layer_sizes=(8,), random_state=0)
 
     def batches(batch_size):
         det = small(batch_size=batch_size, **common).fit(data)
         return list(det.net_.history[:, "train_batch_count"])
 
-    # 300 rows: 3 steps per epoch at batch 100 -> the floor of 5 steps (3 + 2)
-    assert batches(100) == [3, 2]
-    # 15 steps per epoch at batch 20 -> one whole epoch
-    assert batches(20) == [15]
-    # 30 steps per epoch at batch 10 -> cut at the cap of 20
-    assert batches(10) == [20]
+    # 300 rows at batch 200: 2 steps per epoch, 2 epochs = 4 -> the floor of 5
+    assert batches(200) == [2, 2, 1]
+    # 3 steps per epoch at batch 100 -> two whole epochs
+    assert batches(100) == [3, 3]
+    # 15 steps per epoch at batch 20 -> two whole epochs
+    assert batches(20) == [15, 15]
+    # 30 steps per epoch at batch 10 -> 60, cut at the cap of 40
+    assert batches(10) == [30, 10]
 
 
 @pytest.mark.parametrize("n_values, steps_per_epoch, expected", [
+    (6, 10, 300), (6, 500, 1500), (64, 2000, 3000),  # floor, three epochs, cap
     (64, 10, 300), (128, 10, 150), (192, 10, 100), (1555, 10, 100),  # the width floor
-    (1555, 400, 400), (1555, 2000, 1000),  # still one epoch, at most the cap
+    (128, 400, 600), (128, 2000, 1500),  # 1.5 epochs, cap 1500 at half the width factor
+    (1555, 400, 400), (1555, 2000, 1000),  # at least one epoch, at most 1000 steps
 ])
 def test_vae_outlier_detector_auto_budget_shrinks_on_wide_rows(n_values, steps_per_epoch,
                                                                expected):
-    """Beyond 64 encoded values the floor is 300 * 64 / width steps, at least 100."""
+    """Beyond 64 encoded values every step count scales by 64 / width, within bounds."""
     det = VAEOutlierDetector()
     assert det._resolve_max_steps(steps_per_epoch, n_values=n_values) == expected
     assert det.set_params(max_steps=50)._resolve_max_steps(10, n_values=1555) == 50
