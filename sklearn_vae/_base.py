@@ -264,11 +264,12 @@ class _BaseVAE(BaseEstimator):
         return [("raw_variance", {"lr": self.learning_rate_init * scale,
                                   "lr_scale": scale})]
 
-    def _extra_callbacks(self, max_epochs):
+    def _extra_callbacks(self, max_epochs, steps_per_epoch=None, max_steps=None):
         """Extra ``(name, skorch Callback)`` pairs for training (subclass hook).
 
         ``max_epochs`` is the number of epochs planned (``max_iter`` capped by
-        the step budget ``max_steps``).
+        the step budget); ``steps_per_epoch`` the optimizer steps of one full
+        epoch, ``max_steps`` the resolved step budget (None: epochs only).
         """
         return []
 
@@ -348,7 +349,8 @@ class _BaseVAE(BaseEstimator):
                 sink=print if self.verbose and self.verbose > 1 else _silent,
             )),
         ]
-        callbacks += self._extra_callbacks(max_epochs)
+        callbacks += self._extra_callbacks(max_epochs, steps_per_epoch=steps_per_epoch,
+                                           max_steps=max_steps)
         if self.verbose == 1:  # verbose >= 2: skorch's per-epoch table instead
             callbacks.append(("progress", EpochProgressBar(max_epochs, type(self).__name__)))
 

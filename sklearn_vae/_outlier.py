@@ -195,7 +195,10 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         trimmed are those the model finds unusual, not those that a fresh
         network happens to fit badly. When the step budget allows few epochs
         (large tables), trimming starts after a quarter of the planned
-        epochs instead, so it always happens.
+        epochs instead, and when it allows a single epoch (above about
+        142,000 rows with the defaults, or ``max_iter=1``) after a quarter
+        of that epoch's planned steps, so it always happens (until this
+        round a single-epoch fit never trimmed).
     max_iter : int, default=200
         Maximum number of epochs.
     max_steps : int, "auto" or None, default="auto"
@@ -475,11 +478,21 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
                                       gaps[found].astype(np.float64) ** 2 / 12.0)
         return {"min_variance": floor}
 
-    def _extra_callbacks(self, max_epochs):
+    def _extra_callbacks(self, max_epochs, steps_per_epoch=None, max_steps=None):
         from ._training import TrimWarmup
 
         # Trim after trim_warmup epochs, or a quarter of the planned epochs when
-        # the step budget allows few (large tables), so trimming always happens.
+        # the step budget allows few (large tables). When it allows one epoch
+        # at most (tables above about 142,000 rows, or max_iter=1), trimming
+        # starts after a quarter of that epoch's planned steps instead: an
+        # epoch-count warm-up would never end, and the model would be fit to
+        # the outliers it should leave out.
+        if max_epochs <= 1 and steps_per_epoch is not None:
+            planned = steps_per_epoch
+            if max_steps is not None:
+                planned = min(planned, max_steps)
+            return [("trim_warmup", TrimWarmup(self.trim_fraction,
+                                               steps=max(1, math.ceil(planned / 4))))]
         warmup = min(self.trim_warmup, max(1, math.ceil(max_epochs / 4)))
         return [("trim_warmup", TrimWarmup(self.trim_fraction, warmup))]
 

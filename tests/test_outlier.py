@@ -236,13 +236,34 @@ def test_vae_outlier_detector_trimming_switches_on_after_warmup(data):
     short = VAEOutlierDetector(trim_fraction=0.2, trim_warmup=10, max_iter=8,
                                early_stopping=False, random_state=0).fit(data)
     assert short.net_.trim_fraction_ == 0.2
-    det0 = VAEOutlierDetector(trim_fraction=0.2, trim_warmup=10, max_iter=1,
-                              early_stopping=False, random_state=0).fit(data)
-    assert det0.net_.trim_fraction_ == 0.0
-    full = VAEOutlierDetector(trim_fraction=0.0, max_iter=1, early_stopping=False,
-                              random_state=0).fit(data)
-    # trimming never started: same training as no trimming at all
-    np.testing.assert_allclose(det0.loss_curve_, full.loss_curve_)
+    # A single planned epoch (max_iter=1 here; tables over ~142,000 rows under the
+    # step cap) trims after a quarter of its steps: an epoch warm-up never ends.
+    one = dict(trim_warmup=10, max_iter=1, batch_size=20, early_stopping=False,
+               random_state=0)
+    det1 = VAEOutlierDetector(trim_fraction=0.2, **one).fit(data)
+    assert det1.net_.trim_fraction_ == 0.2
+    full = VAEOutlierDetector(trim_fraction=0.0, **one).fit(data)
+    assert not np.allclose(det1.loss_curve_, full.loss_curve_)
+
+
+def test_trim_warmup_in_steps_switches_after_that_many_training_batches():
+    from types import SimpleNamespace
+
+    from sklearn_vae._training import TrimWarmup
+
+    net = SimpleNamespace(history=[{}])  # the first epoch is open
+    cb = TrimWarmup(0.1, steps=3)
+    cb.on_train_begin(net)
+    cb.on_epoch_begin(net)
+    seen = []
+    for training in (True, True, False, True, True, True):
+        cb.on_batch_begin(net, training=training)
+        seen.append(net.trim_fraction_)
+    # validation batches do not count: batches 1-3 untrimmed, 4 and 5 trimmed
+    assert seen == [0.0, 0.0, 0.0, 0.0, 0.1, 0.1]
+    net.history.append({})  # a later epoch (warm start): trimmed from its start
+    cb.on_epoch_begin(net)
+    assert net.trim_fraction_ == 0.1
 
 
 def test_vae_outlier_detector_step_budget_caps_training(data):

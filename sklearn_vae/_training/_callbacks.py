@@ -194,19 +194,37 @@ class EpochProgressBar(Callback):
 
 
 class TrimWarmup(Callback):
-    """Train on every row for ``epochs`` epochs, then trim ``fraction``.
+    """Train on every row for ``epochs`` epochs (or ``steps`` steps), then trim ``fraction``.
 
-    Sets ``net.trim_fraction_`` (read by ``VAENet.get_loss``) at the start of
-    every epoch: 0 during the first ``epochs`` epochs, ``fraction`` after,
-    so the rows left out are those the partly trained model finds unusual.
+    Sets ``net.trim_fraction_`` (read by ``VAENet.get_loss``): 0 during the
+    first ``epochs`` epochs, ``fraction`` after, so the rows left out are
+    those the partly trained model finds unusual. With ``steps`` (for fits
+    of a single epoch, where an epoch count cannot express a warm-up) the
+    switch happens after that many training batches of this fit instead, and
+    at once in any epoch after the net's first (a warm start).
     """
 
-    def __init__(self, fraction=0.0, epochs=0):
+    def __init__(self, fraction=0.0, epochs=0, steps=None):
         self.fraction = fraction
         self.epochs = epochs
+        self.steps = steps
+
+    def on_train_begin(self, net, **kwargs):
+        self.batches_ = 0
 
     def on_epoch_begin(self, net, **kwargs):
         epoch = len(net.history)  # 1-based: skorch has opened this epoch's row
-        net.trim_fraction_ = self.fraction if epoch > self.epochs else 0.0
+        self.epoch_ = epoch
+        if self.steps is None:
+            net.trim_fraction_ = self.fraction if epoch > self.epochs else 0.0
+        else:
+            net.trim_fraction_ = self.fraction if epoch > 1 else 0.0
+
+    def on_batch_begin(self, net, batch=None, training=None, **kwargs):
+        if self.steps is None or not training:
+            return
+        if self.epoch_ > 1 or self.batches_ >= self.steps:
+            net.trim_fraction_ = self.fraction
+        self.batches_ += 1
 
 
