@@ -325,6 +325,14 @@ def write_results(out, meta, table, nov_table, records, novelty, contamination, 
     print(md)
 
 
+def save_table(out, text, payload):
+    """Print a small benchmark's markdown ``text``; save it and its json ``payload``."""
+    print(text)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{out}.md").write_text(text)
+    (RESULTS / f"{out}.json").write_text(json.dumps(payload, indent=1))
+
+
 def merge(args):
     """Combine the json files of several runs (same settings) into one report."""
     parts = [json.loads(Path(f).read_text()) for f in args.merge]

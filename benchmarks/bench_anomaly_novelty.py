@@ -23,10 +23,9 @@ from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
-from bench_anomaly import load_tasks
+from bench_anomaly import load_tasks, save_table
 from sklearn_vae import VAEOutlierDetector
 
-RESULTS = __import__("pathlib").Path(__file__).parent / "results"
 
 
 def main(argv=None):
@@ -87,12 +86,8 @@ def main(argv=None):
     lines.append("| **mean** | | | " + " | ".join(
         cell([r for r in rows if r["method"] == m]) for m in methods) + " |")
     text = "\n".join(lines) + "\n"
-    print(text)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{args.out}.md").write_text(text)
-    (RESULTS / f"{args.out}.json").write_text(json.dumps(
-        {"settings": settings, "group": args.group, "seeds": args.seeds, "rows": rows},
-        indent=1))
+    save_table(args.out, text, {"settings": settings, "group": args.group,
+                                "seeds": args.seeds, "rows": rows})
 
 
 if __name__ == "__main__":

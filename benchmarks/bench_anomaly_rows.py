@@ -30,10 +30,9 @@ from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
-from bench_anomaly import TUNING, load_tasks
+from bench_anomaly import TUNING, load_tasks, save_table
 from sklearn_vae import VAEOutlierDetector
 
-RESULTS = __import__("pathlib").Path(__file__).parent / "results"
 #: Tuning sets with at least 1,000 rows (smaller ones copied 100x are mostly noise).
 GROWN = ("annthyroid", "cardio", "satimage-2", "thyroid", "Wilt")
 
@@ -124,12 +123,9 @@ def main(argv=None):
             cell([r for r in rs if r["method"] == m], spread=False) for m in methods)
                      + " | |")
     text = "\n".join(lines) + "\n"
-    print(text)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{args.out}.md").write_text(text)
-    (RESULTS / f"{args.out}.json").write_text(json.dumps(
-        {"settings": settings, "seeds": args.seeds, "rows_per_set": args.rows,
-         "noise": args.noise, "rows": rows}, indent=1))
+    save_table(args.out, text, {"settings": settings, "seeds": args.seeds,
+                                "rows_per_set": args.rows, "noise": args.noise,
+                                "rows": rows})
 
 
 if __name__ == "__main__":

@@ -26,10 +26,9 @@ from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
-from bench_anomaly import TUNING, load_tasks
+from bench_anomaly import TUNING, load_tasks, save_table
 from sklearn_vae import VAEOutlierDetector
 
-RESULTS = __import__("pathlib").Path(__file__).parent / "results"
 #: Tuning sets widened (>= 196 rows); others are too small or too narrow to matter.
 WIDENED = ("cardio", "satimage-2", "vowels", "Wilt", "thyroid", "digits_0_vs_rest")
 
@@ -99,12 +98,8 @@ def main(argv=None):
                      f"({np.mean([r['seconds'] for r in mr]):.2f}s)")
     lines.append("| **mean** | | | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
-    print(text)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{args.out}.md").write_text(text)
-    (RESULTS / f"{args.out}.json").write_text(json.dumps(
-        {"settings": settings, "seeds": args.seeds, "bins": args.bins, "rows": rows},
-        indent=1))
+    save_table(args.out, text, {"settings": settings, "seeds": args.seeds,
+                                "bins": args.bins, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -214,16 +214,13 @@ class TrimWarmup(Callback):
 
     def on_epoch_begin(self, net, **kwargs):
         epoch = len(net.history)  # 1-based: skorch has opened this epoch's row
-        self.epoch_ = epoch
-        if self.steps is None:
-            net.trim_fraction_ = self.fraction if epoch > self.epochs else 0.0
-        else:
-            net.trim_fraction_ = self.fraction if epoch > 1 else 0.0
+        warmup = self.epochs if self.steps is None else 1
+        net.trim_fraction_ = self.fraction if epoch > warmup else 0.0
 
     def on_batch_begin(self, net, batch=None, training=None, **kwargs):
         if self.steps is None or not training:
             return
-        if self.epoch_ > 1 or self.batches_ >= self.steps:
+        if self.batches_ >= self.steps:
             net.trim_fraction_ = self.fraction
         self.batches_ += 1
 
