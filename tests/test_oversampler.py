@@ -152,3 +152,37 @@ def test_interpolate_with_a_single_row_class_repeats_its_code():
     assert len(new) == 4  # sampling_strategy counts the class after resampling
     np.testing.assert_allclose(new, np.repeat(new[:1], len(new), axis=0))
 
+
+
+def test_residuals_put_back_the_detail_of_real_rows():
+    """With ``residuals=True`` a class of one row gets that very row back, and new
+    rows keep the spread of the real ones (the decoder's mean alone is narrower)."""
+    X, y = imbalanced()
+    keep = np.concatenate([np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:1]])
+    X_res, _ = VAEOversampler(estimator=VAETransformer(**FAST), random_state=0,
+                              residuals=True, sampling_strategy={1: 4}).fit_resample(
+        X[keep], y[keep])
+    np.testing.assert_allclose(X_res[len(keep):], np.repeat(X[keep][-1:], 3, axis=0),
+                               rtol=1e-5, atol=1e-5)
+
+    spread = {}
+    for residuals in (False, True):
+        X_res, _ = VAEOversampler(estimator=VAETransformer(**TRAINED), random_state=0,
+                                  residuals=residuals).fit_resample(X, y)
+        spread[residuals] = np.median(X_res[len(X):].std(axis=0) / X[y == 1].std(axis=0))
+    # Four of the five columns are noise: the decoder's mean is nearly constant there.
+    assert spread[False] < 0.2 and 0.6 < spread[True] <= 1.05
+
+
+def test_residuals_keep_dataframe_types():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    y = pd.Series(np.r_[np.zeros(180, int), np.ones(20, int)])
+    df = pd.DataFrame({"amount": rng.normal(size=200) + 2 * y,
+                       "kind": pd.Categorical(rng.choice(["a", "b", "c"], 200)),
+                       "count": rng.randint(0, 9, 200),
+                       "flag": rng.uniform(size=200) < 0.3})
+    X_res, _ = VAEOversampler(estimator=VAETransformer(**FAST), random_state=0,
+                              residuals=True).fit_resample(df, y)
+    assert X_res.dtypes.to_dict() == df.dtypes.to_dict()
+    assert set(X_res["kind"]) <= {"a", "b", "c"} and X_res["flag"].isin([True, False]).all()
