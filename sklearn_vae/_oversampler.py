@@ -86,20 +86,30 @@ class VAEOversampler(BaseOverSampler):
     k_neighbors : int, default=5
         Neighbours of ``sampling="interpolate"``, as SMOTE's (fewer when the
         class has fewer rows; a class of one row is repeated); unused otherwise.
-    residuals : bool, default=False
+    residuals : bool, default=True
         With ``sampling="interpolate"`` (and no observation noise), add to
         each decoded row the same interpolation of its two real rows'
         residuals (real row minus the decoder's mean at its code), in the
-        numeric columns. The decoder's mean is smoother than the data, so the
-        default's new rows are narrower than the real ones (median per-column
-        standard deviation 0.45-0.91 of the real minority rows' on cardio,
-        thyroid, vowels, Wilt and Pima); with residuals they keep it
-        (0.92-0.98), and where the decoder is linear the new row is exactly
-        SMOTE's. Classifiers gained nothing from it on the tuning tasks of
-        ``benchmarks/bench_imbalanced.py`` (HistGradientBoosting minority F1
-        0.867 vs 0.871, LogisticRegression 0.795 vs 0.800), so it is off by
-        default; use it where the new rows themselves must look like the real
-        ones. Categorical and binary columns are decoded as without it.
+        numeric columns; categorical and binary columns are decoded as
+        without it. The decoder's mean is smoother than the data, so without
+        residuals the new rows are narrower than the real ones (median
+        per-column standard deviation 0.45-0.91 of the real minority rows' on
+        cardio, thyroid, vowels, Wilt and Pima); with them they keep it
+        (0.92-0.98). Where the decoder is linear the new row is exactly
+        SMOTE's; its curvature bends the segment along the learned structure.
+    balanced_fit : bool, default=True
+        Fit the VAE on the rows with every class repeated (at random, with
+        replacement) up to the largest class's count, so each class's
+        ``p(x | y)`` gets as much of the training as the majority's (under the
+        default step budget the fit costs the same). ``estimator_`` is then
+        fit on these rows, not on ``X`` as given.
+
+        On the tuning tasks of ``benchmarks/bench_imbalanced.py`` (seeds 0
+        and 1) the two together beat both off on all six means with seed 0
+        and five of six with seed 1
+        (HistGradientBoosting minority F1 0.876 / 0.876 vs 0.870 / 0.867,
+        balanced accuracy 0.929 / 0.929 vs 0.916 / 0.913; LogisticRegression
+        minority F1 0.795 / 0.787 vs 0.793 / 0.791).
 
     Attributes
     ----------
@@ -140,12 +150,13 @@ class VAEOversampler(BaseOverSampler):
         "k_neighbors": [Interval(Integral, 1, None, closed="left")],
         "observation_noise": ["boolean"],
         "residuals": ["boolean"],
+        "balanced_fit": ["boolean"],
         "random_state": ["random_state"],
     }
 
     def __init__(self, *, sampling_strategy="auto", random_state=None, estimator=None,
                  sampling="interpolate", observation_noise=False, k_neighbors=5,
-                 residuals=False):
+                 residuals=True, balanced_fit=True):
         super().__init__(sampling_strategy=sampling_strategy)
         self.k_neighbors = k_neighbors
         self.random_state = random_state
@@ -153,6 +164,7 @@ class VAEOversampler(BaseOverSampler):
         self.sampling = sampling
         self.observation_noise = observation_noise
         self.residuals = residuals
+        self.balanced_fit = balanced_fit
 
     def _check_X_y(self, X, y):
         # Mixed-type DataFrames and NaN are the VAE's to validate: only the
@@ -180,7 +192,11 @@ class VAEOversampler(BaseOverSampler):
         with warnings.catch_warnings():
             if self.estimator is None:  # the default's step budget is by design
                 warnings.simplefilter("ignore", ConvergenceWarning)
-            est.fit(X, y)
+            if self.balanced_fit:
+                idx = _balanced_index(y, rng)
+                est.fit(X.iloc[idx] if is_dataframe(X) else X[idx], y[idx])
+            else:
+                est.fit(X, y)
         frame = is_dataframe(X)
         new_X, new_y = [], []
         for label, n_new in self.sampling_strategy_.items():
@@ -262,6 +278,18 @@ class VAEOversampler(BaseOverSampler):
         tags.input_tags.string = True
         tags.input_tags.categorical = True
         return tags
+
+
+def _balanced_index(y, rng):
+    """Row indices with every class repeated up to the largest class's count."""
+    classes, counts = np.unique(y, return_counts=True)
+    parts = []
+    for c, n in zip(classes, counts):
+        members = np.flatnonzero(y == c)
+        parts.append(members)
+        if n < counts.max():
+            parts.append(members[rng.randint(n, size=counts.max() - n)])
+    return np.sort(np.concatenate(parts))
 
 
 def _numeric_residuals(real, recon):

@@ -186,3 +186,18 @@ def test_residuals_keep_dataframe_types():
                               residuals=True).fit_resample(df, y)
     assert X_res.dtypes.to_dict() == df.dtypes.to_dict()
     assert set(X_res["kind"]) <= {"a", "b", "c"} and X_res["flag"].isin([True, False]).all()
+
+
+def test_balanced_fit_repeats_every_class_up_to_the_largest():
+    from sklearn_vae._oversampler import _balanced_index
+
+    y = np.r_[np.zeros(50, int), np.ones(7, int), np.full(3, 2)]
+    idx = _balanced_index(y, np.random.RandomState(0))
+    assert np.bincount(y[idx]).tolist() == [50, 50, 50]
+    assert set(idx) == set(range(len(y)))  # every real row is used at least once
+
+    # The conditional VAE behind the sampler still knows every class.
+    X, y = imbalanced()
+    sampler = VAEOversampler(estimator=VAETransformer(**FAST), random_state=0)
+    sampler.fit_resample(X, y)
+    assert sampler.balanced_fit and sampler.estimator_.classes_.tolist() == [0, 1]
