@@ -225,7 +225,13 @@ def make_sampler(method, seed, vae_params):
 def make_vae_oversampler(seed, vae_params):
     """VAEOversampler(random_state=seed, **vae_params), with two conveniences for JSON:
     ``"estimator": {...}`` builds ``VAETransformer(**dict)``, and nested keys
-    (``"estimator__max_iter"``) go through ``set_params`` after construction."""
+    (``"estimator__max_iter"``) go through ``set_params`` after construction. Keys
+    starting with ``_`` (``"_max_steps": 500``) change the default model's training
+    budget, ``VAEOversampler._DEFAULT_BUDGET``, for the whole run."""
+    budget = {k[1:]: v for k, v in vae_params.items() if k.startswith("_")}
+    if budget:  # "_max_steps": 500 and so on: the default model's training budget
+        VAEOversampler._DEFAULT_BUDGET = {**VAEOversampler._DEFAULT_BUDGET, **budget}
+    vae_params = {k: v for k, v in vae_params.items() if not k.startswith("_")}
     kwargs = {k: v for k, v in vae_params.items() if "__" not in k}
     nested = {k: v for k, v in vae_params.items() if "__" in k}
     if isinstance(kwargs.get("estimator"), dict):

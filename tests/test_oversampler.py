@@ -174,7 +174,7 @@ def test_residuals_put_back_the_detail_of_real_rows():
     assert spread[False] < 0.2 and 0.6 < spread[True] <= 1.05
 
 
-def test_residuals_keep_dataframe_types():
+def test_residuals_keep_dataframe_types_and_the_class_mix_of_categories():
     pd = pytest.importorskip("pandas")
     rng = np.random.RandomState(0)
     y = pd.Series(np.r_[np.zeros(180, int), np.ones(20, int)])
@@ -182,10 +182,18 @@ def test_residuals_keep_dataframe_types():
                        "kind": pd.Categorical(rng.choice(["a", "b", "c"], 200)),
                        "count": rng.randint(0, 9, 200),
                        "flag": rng.uniform(size=200) < 0.3})
+    # The minority has only kinds "b" and "c", in a 3:1 mix, and never "a".
+    df.loc[y == 1, "kind"] = np.r_[["b"] * 15, ["c"] * 5]
     X_res, _ = VAEOversampler(estimator=VAETransformer(**FAST), random_state=0,
                               residuals=True).fit_resample(df, y)
     assert X_res.dtypes.to_dict() == df.dtypes.to_dict()
-    assert set(X_res["kind"]) <= {"a", "b", "c"} and X_res["flag"].isin([True, False]).all()
+    assert X_res["flag"].isin([True, False]).all()
+    # Categories come from the two real rows of each new row: the class's own mix,
+    # not the decoder's most probable level for every row.
+    new_kinds = X_res["kind"].iloc[len(df):].value_counts(normalize=True)
+    assert set(new_kinds.index[new_kinds > 0]) <= {"b", "c"}
+    assert 0.6 < new_kinds["b"] < 0.9
+    assert (X_res["count"].iloc[len(df):] % 1 == 0).all()
 
 
 def test_balanced_fit_repeats_every_class_up_to_the_largest():
