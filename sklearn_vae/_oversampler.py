@@ -307,6 +307,19 @@ def _missing(values):
                     dtype=bool)
 
 
+def _as_float(values):
+    """A 1-D column as float64, None (object arrays) as NaN."""
+    if values.dtype.kind != "O":
+        return values.astype(np.float64)
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+
+def _clip_to(values, observed):
+    """``values`` clipped to the range of the non-missing ``observed`` entries."""
+    observed = observed[~np.isnan(observed)]
+    return values if not len(observed) else np.clip(values, observed.min(), observed.max())
+
+
 def _add_residuals(rows, kinds, real, recon, base, other, t, seed):
     """Decoded interpolations, given back the detail of their two real rows.
 
@@ -320,7 +333,9 @@ def _add_residuals(rows, kinds, real, recon, base, other, t, seed):
     second with probability ``t``), so the class keeps its mix of categories
     instead of every new row getting the most probable one. A missing entry
     of a real row contributes no residual, and no value (the decoded one
-    stays).
+    stays). Continuous values are clipped to the class's observed range, as
+    SMOTE's rows always are (a count stays non-negative, an unsigned integer
+    column does not wrap around).
     """
     n_new = len(base)
     t = t.reshape(-1)
@@ -332,10 +347,10 @@ def _add_residuals(rows, kinds, real, recon, base, other, t, seed):
         rows = np.array(rows, dtype=np.float64 if numeric else object)
         for j in range(rows.shape[1]):
             if continuous[j]:
-                res = np.nan_to_num(real[:, j].astype(np.float64)
-                                    - recon[:, j].astype(np.float64))
-                rows[:, j] = (rows[:, j].astype(np.float64)
-                              + (1 - t) * res[base] + t * res[other])
+                values = _as_float(real[:, j])
+                res = np.nan_to_num(values - _as_float(recon[:, j]))
+                rows[:, j] = _clip_to(_as_float(rows[:, j]) + (1 - t) * res[base]
+                                      + t * res[other], values)
             else:
                 picked = real[source, j]
                 missing = _missing(picked)
@@ -347,10 +362,10 @@ def _add_residuals(rows, kinds, real, recon, base, other, t, seed):
     for j, col in enumerate(rows.columns):
         dtype = rows[col].dtype
         if continuous[j]:
-            res = np.nan_to_num(real[col].to_numpy(np.float64, na_value=np.nan)
-                                - recon[col].to_numpy(np.float64, na_value=np.nan))
-            values = (rows[col].to_numpy(np.float64, na_value=np.nan)
-                      + (1 - t) * res[base] + t * res[other])
+            observed = real[col].to_numpy(np.float64, na_value=np.nan)
+            res = np.nan_to_num(observed - recon[col].to_numpy(np.float64, na_value=np.nan))
+            values = _clip_to(rows[col].to_numpy(np.float64, na_value=np.nan)
+                              + (1 - t) * res[base] + t * res[other], observed)
             if pd.api.types.is_integer_dtype(dtype):
                 values = np.rint(values)
             rows[col] = pd.Series(values, index=rows.index).astype(dtype)
