@@ -24,21 +24,19 @@ their units). Results: ``benchmarks/results/<out>.{md,json}``.
 
 import argparse
 import json
-import os
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 from scipy.stats import ks_2samp
 
-from bench_anomaly import save_table
+from bench_anomaly import data_dir, save_table
+from bench_imbalanced import make_vae_oversampler
 from sklearn_vae import VAEOversampler
 
-DATA = Path(os.environ.get("SKLEARN_VAE_DATA", Path(__file__).resolve().parents[2]
-                           / "shared" / "data"))
+DATA = data_dir().parent  # $SKLEARN_VAE_DATA, default ../shared/data
 
 
 def load_adult(n_rows, n_minority):
@@ -101,11 +99,9 @@ def main(argv=None):
             t = time.perf_counter()
             if params is None:
                 X_res = run_smotenc(X, y, seed)
-            else:
-                budget = {k[1:]: v for k, v in params.items() if k.startswith("_")}
-                VAEOversampler._DEFAULT_BUDGET = {**default_budget, **budget}
-                kwargs = {k: v for k, v in params.items() if not k.startswith("_")}
-                X_res, _ = VAEOversampler(random_state=seed, **kwargs).fit_resample(X, y)
+            else:  # each setting's "_" keys apply to the default budget, not the last one's
+                VAEOversampler._DEFAULT_BUDGET = dict(default_budget)
+                X_res, _ = make_vae_oversampler(seed, params).fit_resample(X, y)
             secs = time.perf_counter() - t
             tvd, ks = fidelity(X_res.iloc[len(X):], real)
             runs.setdefault(name, []).append({"seed": seed, "tvd": tvd, "ks": ks,

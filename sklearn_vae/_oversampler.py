@@ -234,6 +234,7 @@ class VAEOversampler(BaseOverSampler):
     def _draw(self, est, X, y, label, n_new, seed, frame):
         """``n_new`` new rows of class ``label`` (input format, before dtype fixes)."""
         cond = est._condition(label, n_new, "fit_resample")
+        detail = None  # what _add_residuals needs, from _interpolated_codes
         if self.sampling == "prior":
             z = np.random.RandomState(seed).standard_normal((n_new, est.n_components))
         elif self.sampling == "interpolate":
@@ -246,7 +247,7 @@ class VAEOversampler(BaseOverSampler):
         if self.observation_noise:
             return est._sample(n_new, seed + 1, cond=cond, z=z)
         rows = est._decode_mean(z, cond)
-        if self.sampling == "interpolate" and self.residuals:
+        if detail is not None:
             rows = _add_residuals(rows, *detail)
         return rows
 
