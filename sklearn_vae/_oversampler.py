@@ -101,7 +101,13 @@ class VAEOversampler(BaseOverSampler):
         from the real minority rows 0.143 without, 0.018 with; SMOTENC
         0.123: ``benchmarks/bench_oversample_mixed.py``). Where the decoder is
         linear a new row's continuous part is exactly SMOTE's; its curvature
-        bends the segment along the learned structure.
+        bends the segment along the learned structure, and each value stays
+        between its two real rows' values, as SMOTE's does. So a value both
+        share (the zero of a mostly-zero column, a level of a float-coded
+        discrete column) is kept; before this bound, no new row kept it, and
+        a tree could tell the new rows from the real ones (on the tuning tasks
+        HistGradientBoosting's minority F1 rose from 0.872 / 0.880 to 0.885 /
+        0.884 with it, seeds 0 / 1).
     balanced_fit : bool, default=True
         Fit the VAE on the rows with every class repeated (at random, with
         replacement) up to the largest class's count, so each class's
@@ -321,6 +327,15 @@ def _clip_to(values, observed):
     return values if not len(observed) else np.clip(values, observed.min(), observed.max())
 
 
+def _between(values, a, b):
+    """``values`` clipped, entry by entry, to the interval between ``a`` and ``b``.
+
+    Where either end is missing (NaN) the value is left as it is.
+    """
+    lo, hi = np.minimum(a, b), np.maximum(a, b)  # NaN where either is NaN
+    return np.where(np.isnan(lo), values, np.clip(values, lo, hi))
+
+
 def _add_residuals(rows, kinds, real, recon, base, other, t, seed, X):
     """Decoded interpolations, given back the detail of their two real rows.
 
@@ -332,13 +347,20 @@ def _add_residuals(rows, kinds, real, recon, base, other, t, seed, X):
     its curvature bends the segment along the learned structure. Binary and
     categorical columns take the value of one of the two real rows (the
     second with probability ``t``), so the class keeps its mix of categories
-    instead of every new row getting the most probable one. A missing entry
-    of a real row contributes no residual, and no value (the decoded one
-    stays). Integer columns are clipped to their range in ``X`` (all
-    classes), so a count stays non-negative and an unsigned column cannot
-    wrap around; float columns are not (the decoder's curvature may carry a
-    new row a little past the extremes, as on smtp, where clipping floats
-    too lowered HistGradientBoosting's minority F1 by 0.11-0.15).
+    instead of every new row getting the most probable one.
+
+    Each continuous value is then clipped to the interval between its two
+    real rows' values, as SMOTE's always is: the curvature bends the row
+    inside that box, never out of it. Without this, a value both rows share
+    (the zero of a mostly-zero column, a level of a float-coded discrete
+    column) became a slightly different one in every new row, and a tree
+    could tell the new rows from the real ones by it (cardio: a
+    HistGradientBoosting two-sample AUC of 1.00, real vs new minority rows;
+    0.44 with the clip, SMOTE 0.39). A missing entry of a real row contributes
+    no residual, no value (the decoded one stays) and no bound. Integer
+    columns are also clipped to their range in ``X`` (all classes), for rows
+    whose two ends are both missing, so a count stays non-negative and an
+    unsigned column cannot wrap around.
     """
     n_new = len(base)
     t = t.reshape(-1)
@@ -352,8 +374,10 @@ def _add_residuals(rows, kinds, real, recon, base, other, t, seed, X):
         rows = np.array(rows, dtype=np.float64 if numeric else object)
         for j in range(rows.shape[1]):
             if continuous[j]:
-                res = np.nan_to_num(_as_float(real[:, j]) - _as_float(recon[:, j]))
+                parent = _as_float(real[:, j])
+                res = np.nan_to_num(parent - _as_float(recon[:, j]))
                 rows[:, j] = _as_float(rows[:, j]) + (1 - t) * res[base] + t * res[other]
+                rows[:, j] = _between(_as_float(rows[:, j]), parent[base], parent[other])
                 if integer:
                     rows[:, j] = _clip_to(rows[:, j], _as_float(X[:, j]))
             else:
@@ -367,10 +391,11 @@ def _add_residuals(rows, kinds, real, recon, base, other, t, seed, X):
     for j, col in enumerate(rows.columns):
         dtype = rows[col].dtype
         if continuous[j]:
-            res = np.nan_to_num(real[col].to_numpy(np.float64, na_value=np.nan)
-                                - recon[col].to_numpy(np.float64, na_value=np.nan))
+            parent = real[col].to_numpy(np.float64, na_value=np.nan)
+            res = np.nan_to_num(parent - recon[col].to_numpy(np.float64, na_value=np.nan))
             values = (rows[col].to_numpy(np.float64, na_value=np.nan)
                       + (1 - t) * res[base] + t * res[other])
+            values = _between(values, parent[base], parent[other])
             if pd.api.types.is_integer_dtype(dtype):
                 values = np.rint(_clip_to(values, X[col].to_numpy(np.float64,
                                                                   na_value=np.nan)))

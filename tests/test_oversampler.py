@@ -233,3 +233,27 @@ def test_residual_rows_stay_within_the_class_range_and_accept_none():
                               random_state=0).fit_resample(X, y)
     assert X_res.shape == (360, 2) and set(X_res[200:, 1]) == {"b"}
     assert not any(v is None for v in X_res[200:, 0])
+
+
+def test_residual_values_stay_between_their_two_real_rows():
+    """Each continuous value is clipped to the interval of its two real rows, as
+    SMOTE's is: a value both share (the zero of a mostly-zero column) is kept, and
+    no value leaves the class's range."""
+    from sklearn_vae._oversampler import _between
+
+    a, b = np.array([0.0, 1.0, np.nan, 2.0]), np.array([0.0, 3.0, 1.0, np.nan])
+    np.testing.assert_array_equal(_between(np.array([0.3, 5.0, 9.0, -4.0]), a, b),
+                                  [0.0, 3.0, 9.0, -4.0])
+
+    rng = np.random.RandomState(1)  # not imbalanced()'s stream
+    X, y = imbalanced(n=400)
+    minority = np.flatnonzero(y == 1)
+    # A sparse column: zero in 90% of the minority rows, positive in the rest.
+    X[:, 1] = np.where(rng.uniform(size=len(y)) < 0.9, 0.0, rng.exponential(size=len(y)))
+    X_res, _ = VAEOversampler(estimator=VAETransformer(**FAST),
+                              random_state=0).fit_resample(X, y)
+    new = X_res[len(X):]
+    share_real = np.mean(X[minority, 1] == 0.0)
+    assert np.mean(new[:, 1] == 0.0) > 0.5 * share_real ** 2
+    lo, hi = X[minority].min(axis=0), X[minority].max(axis=0)
+    assert np.all((new >= lo) & (new <= hi))
