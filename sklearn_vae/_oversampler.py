@@ -358,9 +358,9 @@ def _add_residuals(rows, kinds, real, recon, base, other, t, seed, X):
     HistGradientBoosting two-sample AUC of 1.00, real vs new minority rows;
     0.44 with the clip, SMOTE 0.39). A missing entry of a real row contributes
     no residual, no value (the decoded one stays) and no bound. Integer
-    columns are also clipped to their range in ``X`` (all classes), for rows
-    whose two ends are both missing, so a count stays non-negative and an
-    unsigned column cannot wrap around.
+    columns are also clipped to their range in ``X`` (all classes), for the
+    values with a missing end, so a count stays non-negative and an unsigned
+    column cannot wrap around.
     """
     n_new = len(base)
     t = t.reshape(-1)
