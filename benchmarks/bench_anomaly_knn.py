@@ -18,12 +18,12 @@ import time
 
 import numpy as np
 import torch
+from bench_anomaly import load_tasks, save_table
 from scipy.stats import rankdata
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 
-from bench_anomaly import load_tasks, save_table
 from sklearn_vae import VAEOutlierDetector
 
 SCORES = ("VAE", "KNN (input)", "KNN (latent)", "VAE + KNN (input)", "VAE + KNN (latent)")

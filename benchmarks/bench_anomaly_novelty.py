@@ -19,13 +19,12 @@ import time
 
 import numpy as np
 import torch
+from bench_anomaly import load_tasks, save_table
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
-from bench_anomaly import load_tasks, save_table
 from sklearn_vae import VAEOutlierDetector
-
 
 
 def main(argv=None):

@@ -31,11 +31,11 @@ import time
 
 import numpy as np
 import torch
+from bench_anomaly import TUNING, load_tasks, save_table
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
-from bench_anomaly import TUNING, load_tasks, save_table
 from sklearn_vae import VAEOutlierDetector
 
 #: Tuning sets with at least 1,000 rows (smaller ones copied 100x are mostly noise).

@@ -22,11 +22,11 @@ import time
 
 import numpy as np
 import torch
+from bench_anomaly import TUNING, load_tasks, save_table
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
-from bench_anomaly import TUNING, load_tasks, save_table
 from sklearn_vae import VAEOutlierDetector
 
 #: Tuning sets widened (>= 196 rows); others are too small or too narrow to matter.
@@ -83,7 +83,7 @@ def main(argv=None):
              f"{torch.__version__}. ROC-AUC (seconds, fit + score).", "",
              "| dataset | n | d | " + " | ".join(methods) + " |",
              "|---|---:|---:|" + "---:|" * len(methods)]
-    for name, X, y in tasks:
+    for name, _, _ in tasks:
         rs = [r for r in rows if r["dataset"] == name]
         cells = []
         for m in methods:

@@ -30,10 +30,10 @@ import time
 import numpy as np
 import pandas as pd
 import torch
-from scipy.stats import ks_2samp
-
 from bench_anomaly import data_dir, save_table
 from bench_imbalanced import make_vae_oversampler
+from scipy.stats import ks_2samp
+
 from sklearn_vae import VAEOversampler
 
 DATA = data_dir().parent  # $SKLEARN_VAE_DATA, default ../shared/data
