@@ -441,7 +441,9 @@ def to_markdown(summary, meta, info, skipped, records):
         "the end). Mean rank: NaN counts as "
         f"worst. Machine: {meta['machine']}; torch threads {meta['threads']}, "
         f"OMP_NUM_THREADS={meta['omp_num_threads']}; {meta['code']}. Whole run: "
-        f"{meta['total_seconds']:.0f} s.",
+        f"{meta['total_seconds']:.0f} s."
+        + (f" **Every column replaced by 0/1 indicators of up to {meta['binarize']} "
+           "quantile bins (`--binarize`).**" if meta.get("binarize") else ""),
         "",
         "## Summary", "",
     ]
@@ -548,6 +550,9 @@ def main(argv=None):
                         help=f"smoke run: {', '.join(QUICK)}, 2 folds, first seed")
     parser.add_argument("--vae-params", default="{}",
                         help="JSON dict of extra keyword arguments for VAEOversampler")
+    parser.add_argument("--binarize", type=int, default=0, metavar="BINS",
+                        help="replace every column by 0/1 indicators of up to BINS quantile "
+                             "bins (tables of indicator columns, built from the tuning sets)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--out", default="imbalanced", help="results file stem")
     args = parser.parse_args(argv)
@@ -586,6 +591,12 @@ def main(argv=None):
                       stacklevel=1)
 
     tasks, info, skipped = load_tasks(names, args.group, args.max_rows, args.min_minority)
+    if args.binarize:  # every column replaced by 0/1 indicators of its quantile bins
+        from bench_anomaly_wide import widen
+
+        tasks = [(name, widen(X, args.binarize)[:, X.shape[1]:], y) for name, X, y in tasks]
+        for name, X, _ in tasks:
+            info[name] = {**info[name], "d": X.shape[1], "binarized": args.binarize}
     records = []
     t_all = time.perf_counter()
     for name, X, y in tasks:
@@ -622,7 +633,7 @@ def main(argv=None):
         "folds": folds, "group": args.group, "datasets_arg": sorted(names),
         "quick": args.quick, "max_rows": args.max_rows,
         "keep_all_minority_up_to": KEEP_ALL_MINORITY, "min_minority": args.min_minority,
-        "vae_params": vae_params, "stand_in": stand_in,
+        "vae_params": vae_params, "stand_in": stand_in, "binarize": args.binarize,
         "vae_import_error": VAE_IMPORT_ERROR if stand_in else None,
         "sampler_fitted_once_per_fold": True,
         "classifier_params": {"LogisticRegression": "LogisticRegression(max_iter=1000)",
