@@ -16,7 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, validate_data
 
-from ._schema import is_dataframe
+from ._schema import _as_float, _missing, is_dataframe
 from ._transformer import VAETransformer
 
 _MAX_SEED = np.iinfo(np.int32).max
@@ -263,7 +263,8 @@ class VAEOversampler(BaseOverSampler):
 
         members = np.flatnonzero(y == label)
         rows = est._validate_for_inference(X.iloc[members] if frame else X[members])
-        Z = est._encode(rows, est._condition(label, len(members), "fit_resample"))
+        cond = est._condition(label, len(members), "fit_resample")
+        Z = est._encode(rows, cond)
         rs = np.random.RandomState(seed)
         base = rs.randint(len(members), size=n_new)
         k = min(self.k_neighbors, len(members) - 1)
@@ -278,7 +279,7 @@ class VAEOversampler(BaseOverSampler):
         detail = None
         if self.residuals and not self.observation_noise:
             # What the model does not reproduce of each real row, for _add_residuals.
-            recon = est._decode_mean(Z, est._condition(label, len(members), "fit_resample"))
+            recon = est._decode_mean(Z, cond)
             detail = (est.schema_.feature_kinds_, rows, recon, base, other, t, seed + 1, X)
         return z, detail
 
@@ -306,21 +307,6 @@ def _balanced_index(y, rng):
     return np.sort(np.concatenate(parts))
 
 
-def _missing(values):
-    """Which entries of a 1-D array are missing (NaN, or None in an object array)."""
-    if values.dtype.kind == "f":
-        return np.isnan(values)
-    return np.array([v is None or (isinstance(v, float) and v != v) for v in values],
-                    dtype=bool)
-
-
-def _as_float(values):
-    """A 1-D column as float64, None (object arrays) as NaN."""
-    if values.dtype.kind != "O":
-        return values.astype(np.float64)
-    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-
-
 def _clip_to(values, observed):
     """``values`` clipped to the range of the non-missing ``observed`` entries."""
     observed = observed[~np.isnan(observed)]
@@ -334,6 +320,13 @@ def _between(values, a, b):
     """
     lo, hi = np.minimum(a, b), np.maximum(a, b)  # NaN where either is NaN
     return np.where(np.isnan(lo), values, np.clip(values, lo, hi))
+
+
+def _bent(decoded, parent, recon, base, other, t):
+    """A continuous column's new values: the decoded ones plus their two real rows'
+    interpolated residuals (``parent - recon``), bounded by those rows' values."""
+    res = np.nan_to_num(parent - recon)
+    return _between(decoded + (1 - t) * res[base] + t * res[other], parent[base], parent[other])
 
 
 def _add_residuals(rows, kinds, real, recon, base, other, t, seed, X):
@@ -374,12 +367,9 @@ def _add_residuals(rows, kinds, real, recon, base, other, t, seed, X):
         rows = np.array(rows, dtype=np.float64 if numeric else object)
         for j in range(rows.shape[1]):
             if continuous[j]:
-                parent = _as_float(real[:, j])
-                res = np.nan_to_num(parent - _as_float(recon[:, j]))
-                rows[:, j] = _as_float(rows[:, j]) + (1 - t) * res[base] + t * res[other]
-                rows[:, j] = _between(_as_float(rows[:, j]), parent[base], parent[other])
-                if integer:
-                    rows[:, j] = _clip_to(rows[:, j], _as_float(X[:, j]))
+                values = _bent(_as_float(rows[:, j], j), _as_float(real[:, j], j),
+                               _as_float(recon[:, j], j), base, other, t)
+                rows[:, j] = _clip_to(values, _as_float(X[:, j], j)) if integer else values
             else:
                 picked = real[source, j]
                 missing = _missing(picked)
@@ -391,14 +381,10 @@ def _add_residuals(rows, kinds, real, recon, base, other, t, seed, X):
     for j, col in enumerate(rows.columns):
         dtype = rows[col].dtype
         if continuous[j]:
-            parent = real[col].to_numpy(np.float64, na_value=np.nan)
-            res = np.nan_to_num(parent - recon[col].to_numpy(np.float64, na_value=np.nan))
-            values = (rows[col].to_numpy(np.float64, na_value=np.nan)
-                      + (1 - t) * res[base] + t * res[other])
-            values = _between(values, parent[base], parent[other])
+            values = _bent(_as_float(rows[col], col), _as_float(real[col], col),
+                           _as_float(recon[col], col), base, other, t)
             if pd.api.types.is_integer_dtype(dtype):
-                values = np.rint(_clip_to(values, X[col].to_numpy(np.float64,
-                                                                  na_value=np.nan)))
+                values = np.rint(_clip_to(values, _as_float(X[col], col)))
             rows[col] = pd.Series(values, index=rows.index).astype(dtype)
         else:
             picked = real[col].iloc[source].reset_index(drop=True)
