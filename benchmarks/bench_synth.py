@@ -208,6 +208,8 @@ def pairwise_gap(synth, real, continuous, discrete):
 
 #: ``--free-bits``: VAETransformer's free_bits here (None: the estimator's default).
 VAE_FREE_BITS = None
+#: ``--init``: VAETransformer's init here (None: the estimator's default).
+VAE_INIT = None
 
 
 def fit_sample_vae(train, discrete, epochs, seed, batch_size, posterior_codes=False):
@@ -258,6 +260,8 @@ def _fitted(key, fit):
 
 def _vae(epochs, seed, batch_size, **kwargs):
     extra = {} if VAE_FREE_BITS is None else {"free_bits": VAE_FREE_BITS}
+    if VAE_INIT is not None:
+        extra["init"] = VAE_INIT
     return VAETransformer(
         n_components=32, hidden_layer_sizes=(128, 128), max_iter=epochs,
         batch_size=batch_size, learning_rate_init=2e-3, alpha=0.0, beta=0.5,
@@ -413,9 +417,11 @@ def main(argv=None):
     parser.add_argument("--out", default="synth")
     parser.add_argument("--free-bits", type=float, default=None,
                         help="VAETransformer free_bits (default: the estimator's)")
+    parser.add_argument("--init", choices=["pca", "random"], default=None,
+                        help="VAETransformer init (default: the estimator's)")
     args = parser.parse_args(argv)
-    global VAE_FREE_BITS
-    VAE_FREE_BITS = args.free_bits
+    global VAE_FREE_BITS, VAE_INIT
+    VAE_FREE_BITS, VAE_INIT = args.free_bits, args.init
     if args.quick:
         args.epochs, args.seeds, args.n_train = 3, [0], 5000
         if args.out == "synth":

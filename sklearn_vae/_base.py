@@ -243,6 +243,11 @@ class _BaseVAE(BaseEstimator):
         """
         return self.max_steps
 
+    #: Start the model as probabilistic PCA with a linear path beside each
+    #: network (``VAEModule(linear_skip=True)`` and ``init_from_pca``);
+    #: VAETransformer's ``init="pca"``.
+    _pca_init = False
+
     #: Learning-rate multiplier of the observation variances (subclass hook).
     _variance_lr_scale = 1.0
 
@@ -382,7 +387,12 @@ class _BaseVAE(BaseEstimator):
             module = VAEModule(schema.layout_, self.n_components, hidden,
                                generator=torch_generator(epoch_seed),
                                n_conditions=0 if cond is None else cond.shape[1],
+                               linear_skip=self._pca_init,
                                **self._module_options(schema.layout_, values, mask))
+            if self._pca_init:
+                module.init_from_pca(torch.from_numpy(values),
+                                     None if cond is None else torch.from_numpy(cond),
+                                     generator=torch_generator(epoch_seed))
             net = VAENet(
                 module,
                 criterion=torch.nn.Identity,  # unused: get_loss computes the ELBO

@@ -251,7 +251,8 @@ def _net_state(net):
                    "hidden_layer_sizes": tuple(hidden),
                    "min_variance": module.min_variance.tolist(),
                    "heteroscedastic": module.heteroscedastic,
-                   "n_conditions": getattr(module, "n_conditions", 0)},
+                   "n_conditions": getattr(module, "n_conditions", 0),
+                   "linear_skip": getattr(module, "linear_skip", False)},
         "history": [dict(row) for row in net.history],
     }
 
@@ -262,6 +263,7 @@ def _build_net(state, tensors, device):
                        min_variance=spec["min_variance"],
                        heteroscedastic=spec["heteroscedastic"],
                        n_conditions=spec.get("n_conditions", 0),
+                       linear_skip=spec.get("linear_skip", False),
                        generator=torch.Generator())  # weights are overwritten below
     try:
         module.load_state_dict(tensors["module"], strict=True)

@@ -4,7 +4,7 @@ from numbers import Real
 
 import numpy as np
 from sklearn.base import TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
@@ -138,6 +138,26 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         too (their latent codes are given the class). Labels not seen in
         ``fit`` are an error. False: ``y`` is ignored, as by PCA.
         See ``docs/conditional.md``.
+    init : {"random", "pca"}, default="random"
+        How the network starts, as :class:`~sklearn.manifold.TSNE`'s
+        ``init``. "random": torch's random start. "pca": as probabilistic
+        PCA of the encoded training rows (Tipping and Bishop, 1999): encoder
+        and decoder each get a linear path beside their network, set to
+        pPCA's posterior mean and loading matrix (a conditional model's
+        class means enter through the label), the networks' output layers
+        start at zero and each continuous column's observation variance at
+        pPCA's noise variance (the mean of the other eigenvalues). Training
+        then adds the nonlinear part to a model that already uses every
+        dimension PCA would keep.
+        Measured on the tuning tables of ``benchmarks/bench_reduce_tuning.py``
+        (2 seeds): every latent dimension stayed active, the codes were
+        better features (mean downstream score 0.512 vs 0.482; PCA 0.510),
+        the held-out log-likelihood better (-35.9 vs -37.0 nats) and fits
+        faster (1.6 s vs 2.2 s). Use it when the codes are the product (see
+        ``docs/reduction.md``). Not the default because the linear path
+        does not widen the posterior for entries that are missing at
+        ``transform`` or ``sample(given=...)`` time: with "pca" the columns
+        not given in ``sample(given=...)`` come out too narrow.
 
     Attributes
     ----------
@@ -230,6 +250,7 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         **_BaseVAE._parameter_constraints,
         "free_bits": [Interval(Real, 0, None, closed="left")],
         "conditional": ["boolean"],
+        "init": [StrOptions({"pca", "random"})],
     }
 
     def __init__(
@@ -257,6 +278,7 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         categorical_features="from_dtype",
         handle_unknown="error",
         conditional=False,
+        init="random",
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -280,11 +302,16 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         self.categorical_features = categorical_features
         self.handle_unknown = handle_unknown
         self.conditional = conditional
+        self.init = init
 
     _warn_wide_latent = True  # n_components is a reduction target, as PCA's
 
     def _free_bits(self):
         return float(self.free_bits)
+
+    @property
+    def _pca_init(self):
+        return self.init == "pca"
 
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic_fit

@@ -91,7 +91,8 @@ def _row_invariant_linear(layer: nn.Linear, h: Tensor) -> Tensor:
         agree = checked[key] = _identical_rows_agree(layer, rows, h.dtype, h.device)
     if agree:
         return layer(h)
-    return F.linear(h.double(), layer.weight.double(), layer.bias.double()).to(h.dtype)
+    bias = None if layer.bias is None else layer.bias.double()
+    return F.linear(h.double(), layer.weight.double(), bias).to(h.dtype)
 
 
 def _inference_forward(seq: nn.Sequential, h: Tensor) -> Tensor:
@@ -133,11 +134,13 @@ def _init_linear(layer: nn.Linear, init: str, generator: torch.Generator):
             q, r = torch.linalg.qr(flat)
             q = q * torch.diagonal(r).sign()
             weight.copy_(q.T if rows < cols else q)
-            bias.zero_()
+            if bias is not None:
+                bias.zero_()
         else:
             bound = 1.0 / math.sqrt(weight.shape[1]) if weight.shape[1] else 0.0
             weight.uniform_(-bound, bound, generator=generator)
-            bias.uniform_(-bound, bound, generator=generator)
+            if bias is not None:
+                bias.uniform_(-bound, bound, generator=generator)
 
 
 #: Training on complete data: the encoder's first layer folds the mask of ones
@@ -191,6 +194,12 @@ class VAEModule(nn.Module):
         2015): a one-hot class label ``cond`` of this width is appended to
         the encoder's input and to the decoder's, so the model learns
         ``p(x | cond)``. 0: an unconditional VAE (``cond`` must be None).
+    linear_skip : bool, default=False
+        Add a linear path beside each MLP: the posterior mean gets ``A x + a``
+        and the decoder's means and logits ``B z`` on top of the networks'
+        outputs. With :meth:`init_from_pca` the model then starts as
+        probabilistic PCA (Tipping and Bishop, 1999), the linear VAE, and
+        training only adds the nonlinear part.
     generator : torch.Generator or None
         CPU generator the initial weights are drawn from. None uses torch's
         global RNG, as ``nn.Linear`` does; with a generator the global RNG is
@@ -199,7 +208,8 @@ class VAEModule(nn.Module):
     """
 
     def __init__(self, layout, n_components, hidden_layer_sizes, min_variance=1e-3,
-                 heteroscedastic=False, init="default", generator=None, n_conditions=0):
+                 heteroscedastic=False, init="default", generator=None, n_conditions=0,
+                 linear_skip=False):
         super().__init__()
         self.layout = ColumnLayout(*layout)
         self.n_components = int(n_components)
@@ -224,9 +234,16 @@ class VAEModule(nn.Module):
         n_cond = self.n_conditions
         self.encoder = mlp(n_values + n_columns + n_cond, hidden, 2 * self.n_components, device)
         self.decoder = mlp(self.n_components + n_cond, hidden[::-1], n_out, device)
+        self.linear_skip = bool(linear_skip)
+        if self.linear_skip:
+            # Both paths also see the condition (a conditional model's class
+            # means enter linearly, as in a mixture of pPCAs with one W).
+            self.encoder_skip = nn.Linear(n_values + n_cond, self.n_components,
+                                          device=device)
+            self.decoder_skip = nn.Linear(self.n_components + n_cond, n_values, bias=False,
+                                          device=device)
         if generator is not None:
-            self.encoder.to_empty(device="cpu")
-            self.decoder.to_empty(device="cpu")
+            self.to_empty(device="cpu")
             for layer in self.modules():
                 if isinstance(layer, nn.Linear):
                     _init_linear(layer, init, generator)
@@ -252,6 +269,115 @@ class VAEModule(nn.Module):
         self.register_buffer("_cat_pad_index", torch.tensor(pad, dtype=torch.long),
                              persistent=False)
         self.register_buffer("_cat_group", group, persistent=False)
+
+    @torch.no_grad()
+    def init_from_pca(self, values: Tensor, cond: Tensor = None, max_rows: int = 20_000,
+                      generator=None):
+        """Start the model as probabilistic PCA of ``values`` (needs ``linear_skip``).
+
+        ``values`` are encoded training rows (missing entries filled with 0);
+        ``cond`` their one-hot labels for a conditional module. Then the
+        components are those of the pooled within-class covariance and each
+        class's mean enters both linear paths through its label, so ``z``
+        starts with what the label does not already say (else the decoder
+        would learn to ignore the label).
+        With the leading ``n_components`` eigenpairs ``(lambda_j, v_j)`` of
+        their covariance and ``sigma^2`` the mean of the other eigenvalues
+        (Tipping and Bishop's maximum-likelihood solution), the decoder's
+        linear path is ``W = V diag(sqrt(lambda - sigma^2))``, the encoder's
+        the posterior mean ``M^-1 W^T (x - m)`` with posterior variance
+        ``sigma^2 M^-1`` (exact for this model), and each continuous
+        column's observation variance ``sigma^2``. Both networks' output layers start at zero
+        weight, so the nonlinear parts grow from the linear model instead of
+        from noise. Binary and categorical outputs are logits: their linear
+        path is ``W``'s rows divided by the slope of the logit at the
+        column's frequency (a first-order change of variables).
+
+        Why: a randomly started VAE switches latent dimensions off early,
+        while the reconstruction term is still weak (posterior collapse);
+        started from PCA, every dimension PCA would keep carries information
+        from the first step, as scikit-learn's ``TSNE(init="pca")``.
+        """
+        if not getattr(self, "linear_skip", False):
+            raise ValueError("init_from_pca needs a module built with linear_skip=True.")
+        x = values.detach().to("cpu", torch.float64)
+        n_cond = getattr(self, "n_conditions", 0)
+        if n_cond and cond is None:
+            raise ValueError("A conditional module needs cond (the one-hot labels).")
+        onehot = (None if not n_cond
+                  else cond.detach().to("cpu", torch.float64).reshape(len(x), n_cond))
+        if x.shape[0] > max_rows:
+            rows = torch.randperm(x.shape[0], generator=generator)[:max_rows]
+            x = x[rows]
+            onehot = None if onehot is None else onehot[rows]
+        n, d = x.shape
+        k = self.n_components
+        mean = x.mean(dim=0)
+        if onehot is None:
+            xc = x - mean
+            dof = n - 1
+        else:  # class means (the overall mean for a class with no row)
+            counts = onehot.sum(dim=0)
+            class_mean = (onehot.T @ x) / counts.clamp(min=1.0)[:, None]
+            class_mean[counts == 0] = mean
+            xc = x - onehot @ class_mean
+            dof = n - int((counts > 0).sum())
+        cov = xc.T @ xc / max(dof, 1)
+        lam, vecs = torch.linalg.eigh(cov)  # ascending
+        lam, vecs = lam.flip(0).clamp(min=0.0), vecs.flip(1)
+        kk = min(k, d)
+        c_floor = self.layout.n_continuous > 0
+        sigma2 = float(lam[kk:].sum() / (d - kk)) if d > kk else 0.0
+        # The model's noise cannot go below its floor (n_components >= the
+        # encoded width leaves no residual: pPCA's sigma^2 would be 0).
+        sigma2 = max(sigma2, float(self.min_variance.min()) if c_floor else 1e-6)
+        w = torch.zeros(k, dtype=x.dtype)
+        w[:kk] = (lam[:kk] - sigma2).clamp(min=0.0).sqrt()
+        v = torch.zeros(d, k, dtype=x.dtype)
+        v[:, :kk] = vecs[:, :kk]
+        lam_k = w.square() + sigma2  # the diagonal of M = W^T W + sigma^2 I
+        enc = (w / lam_k)[:, None] * v.T  # M^-1 W^T, (k, d)
+        post_logvar = torch.log(sigma2 / lam_k)
+        post_logvar[w == 0] = 0.0  # a dimension PCA cannot use: the prior
+        dec = v * w[None, :]  # W, (d, k)
+        # Logit outputs: divide by the logit's slope at the column's frequency.
+        c, b = self.layout.n_continuous, self.layout.n_binary
+
+        def link(m):  # means to the decoder's outputs: identity, logit, log
+            m = m.clone()
+            p = m[..., c:].clamp(0.02, 0.98)
+            m[..., c : c + b] = torch.log(p[..., :b] / (1 - p[..., :b]))
+            m[..., c + b :] = torch.log(p[..., b:])
+            return m
+
+        p = mean[c:].clamp(0.02, 0.98)
+        slope = torch.ones(d, dtype=x.dtype)
+        slope[c : c + b] = p[:b] * (1 - p[:b])
+        slope[c + b :] = p[b:]
+        logit_bias = link(mean)
+        dec = dec / slope[:, None]
+        dt = self.encoder_skip.weight.dtype
+        enc_weight, dec_weight = enc, dec
+        if onehot is not None:  # labels: x - m_y in, m_y out
+            enc_weight = torch.cat([enc, -(enc @ class_mean.T)], dim=1)
+            dec_weight = torch.cat([dec, (link(class_mean) - logit_bias).T], dim=1)
+            mean = torch.zeros_like(mean)  # the encoder's offset comes from the label
+        self.encoder_skip.weight.copy_(enc_weight.to(dt))
+        self.encoder_skip.bias.copy_((-(enc @ mean)).to(dt))
+        self.decoder_skip.weight.copy_(dec_weight.to(dt))
+        last = self.encoder[-1]
+        last.weight.zero_()
+        last.bias.zero_()
+        last.bias[k:] = post_logvar.to(dt)
+        last = self.decoder[-1]
+        last.weight.zero_()
+        last.bias.zero_()
+        last.bias[:d] = logit_bias.to(dt)
+        if c and not self.heteroscedastic:  # pPCA's isotropic noise, above the floor
+            floor = self.min_variance.to(x.dtype)
+            excess = (sigma2 - floor).clamp(min=1e-6)
+            self.raw_variance.copy_(torch.log(torch.expm1(excess)).to(dt))
+        return self
 
     # -- the three steps -------------------------------------------------
     def _with_condition(self, h: Tensor, cond) -> Tensor:
@@ -294,6 +420,10 @@ class VAEModule(nn.Module):
             h = self._with_condition(h, cond)
             h = _inference_forward(self.encoder, h) if inference else self.encoder(h)
         mu, logvar = h.chunk(2, dim=-1)
+        if getattr(self, "linear_skip", False):
+            xc = self._with_condition(x, cond)
+            mu = mu + (_row_invariant_linear(self.encoder_skip, xc) if inference
+                       else self.encoder_skip(xc))
         return mu, logvar.clamp(-15.0, 15.0)
 
     def _first_layer_complete(self, x: Tensor, cond) -> Tensor:
@@ -315,7 +445,13 @@ class VAEModule(nn.Module):
         ``z`` (importance samples).
         """
         h = self._with_condition(z, cond)
-        return _inference_forward(self.decoder, h) if inference else self.decoder(h)
+        out = _inference_forward(self.decoder, h) if inference else self.decoder(h)
+        if getattr(self, "linear_skip", False):
+            skip = (_row_invariant_linear(self.decoder_skip, h) if inference
+                    else self.decoder_skip(h))
+            extra = out.shape[-1] - skip.shape[-1]  # heteroscedastic variance outputs
+            out = out + (F.pad(skip, (0, extra)) if extra else skip)
+        return out
 
     def forward(self, x: Tensor, mask: Tensor = None, cond: Tensor = None, generator=None,
                 decode: bool = True) -> VAEOutput:

@@ -1,0 +1,187 @@
+"""VAETransformer(init="pca"): the model starts as probabilistic PCA (issue 12)."""
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from sklearn.decomposition import PCA
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sklearn_vae import VAETransformer, load, save
+from sklearn_vae.nn import ColumnLayout, VAEModule
+
+from .conftest import FAST
+
+
+def correlated(n=400, p=6, k=3, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, k)) @ rng.normal(size=(k, p)) + 0.3 * rng.normal(size=(n, p))
+    return (X - X.mean(0)) / X.std(0)
+
+
+def test_init_from_pca_is_ppca_posterior_and_decoder():
+    # Against scikit-learn's PCA, which fits the same probabilistic PCA
+    # (Tipping and Bishop): noise_variance_ is the mean of the other
+    # eigenvalues. The posterior mean of dimension j is PCA's score j times
+    # sqrt(lambda_j - sigma^2) / lambda_j, its variance sigma^2 / lambda_j.
+    X = correlated()
+    k = 2
+    module = VAEModule(ColumnLayout(n_continuous=X.shape[1]), k, (8,), linear_skip=True,
+                       generator=torch.Generator().manual_seed(0))
+    module.init_from_pca(torch.as_tensor(X, dtype=torch.float32))
+    pca = PCA(n_components=k).fit(X)
+    lam, sigma2 = pca.explained_variance_, pca.noise_variance_
+    x = torch.as_tensor(X, dtype=torch.float32)
+    with torch.no_grad():
+        mu, logvar = module.encode(x)
+        params = module.decode(mu)
+    expected_mu = pca.transform(X) * np.sqrt(lam - sigma2) / lam
+    signs = np.sign((mu.numpy() * expected_mu).sum(0))  # eigenvectors' signs are free
+    np.testing.assert_allclose(mu.numpy() * signs, expected_mu, atol=1e-4)
+    np.testing.assert_allclose(logvar.numpy(), np.log(sigma2 / lam)[None].repeat(len(X), 0),
+                               rtol=1e-4)
+    # The decoder is pPCA's: x_hat = m + W E[z|x], PCA's reconstruction shrunk
+    # by (lambda - sigma^2) / lambda along each component.
+    scores = pca.transform(X) * (lam - sigma2) / lam
+    expected_x = scores @ pca.components_ + pca.mean_
+    np.testing.assert_allclose(params.numpy(), expected_x, atol=1e-4)
+    # The noise is pPCA's, so the ELBO at the start is PCA's log-likelihood
+    # (the posterior is exact).
+    np.testing.assert_allclose(module.observation_logvar().detach().exp().numpy(),
+                               np.full(X.shape[1], sigma2), rtol=1e-4)
+    with torch.no_grad():
+        elbo = -module.negative_elbo(x, None, module(x, generator=torch.Generator()))
+    np.testing.assert_allclose(elbo.mean().item(), pca.score(X), rtol=0.02)
+
+
+def test_init_from_pca_more_components_than_rank_uses_the_prior():
+    # A dimension PCA cannot fill (k >= rank) starts on the prior: zero mean,
+    # unit variance, no decoder weight.
+    X = correlated(p=3, k=3)
+    module = VAEModule(ColumnLayout(n_continuous=3), 4, (8,), linear_skip=True,
+                       generator=torch.Generator().manual_seed(0))
+    module.init_from_pca(torch.as_tensor(X, dtype=torch.float32))
+    with torch.no_grad():
+        mu, logvar = module.encode(torch.as_tensor(X, dtype=torch.float32))
+    assert torch.all(mu[:, 3] == 0) and torch.all(logvar[:, 3] == 0)
+    assert torch.all(module.decoder_skip.weight[:, 3] == 0)
+    assert torch.all(torch.isfinite(module.observation_logvar()))
+
+
+def test_init_from_pca_needs_linear_skip():
+    module = VAEModule(ColumnLayout(n_continuous=3), 2, (8,))
+    with pytest.raises(ValueError, match="linear_skip=True"):
+        module.init_from_pca(torch.zeros(10, 3))
+
+
+def test_transformer_init_pca_builds_linear_paths_and_random_does_not(blobs):
+    X, _ = blobs
+    pca_init = VAETransformer(init="pca", **FAST).fit(X)
+    assert pca_init.module_.linear_skip
+    random = VAETransformer(**FAST).fit(X)
+    assert random.init == "random" and not random.module_.linear_skip
+    assert not hasattr(random.module_, "encoder_skip")
+
+
+def test_transformer_init_pca_keeps_every_dimension_active():
+    # Three true factors, three latent dimensions: started from PCA each
+    # carries information; the transform is as good a linear feature as PCA's.
+    X = correlated(n=600, p=8, k=3)
+    vae = VAETransformer(n_components=3, hidden_layer_sizes=(16,), max_iter=30,
+                         random_state=0, init="pca").fit(X)
+    assert vae.n_active_components_ == 3
+    assert vae.kl_per_component_.min() > 0.3
+    # The codes span PCA's subspace up to a small nonlinear part.
+    Z, P = vae.transform(X), PCA(3).fit_transform(X)
+    coef, *_ = np.linalg.lstsq(np.c_[Z, np.ones(len(Z))], P, rcond=None)
+    r2 = 1 - ((np.c_[Z, np.ones(len(Z))] @ coef - P) ** 2).sum(0) / (P ** 2).sum(0)
+    assert r2.min() > 0.95
+
+
+def test_transformer_init_validation(blobs):
+    X, _ = blobs
+    with pytest.raises(InvalidParameterError, match="init"):
+        VAETransformer(init="zeros", **FAST).fit(X)
+
+
+def test_transformer_init_pca_on_mixed_dataframe_and_missing():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    n = 200
+    df = pd.DataFrame({
+        "a": rng.normal(size=n),
+        "b": rng.normal(size=n),
+        "c": pd.Categorical(rng.choice(["x", "y", "z"], size=n)),
+        "d": rng.random(n) < 0.3,
+    })
+    df.loc[::7, "a"] = np.nan
+    vae = VAETransformer(n_components=2, init="pca", **FAST).fit(df)
+    assert vae.module_.linear_skip
+    assert np.isfinite(vae.transform(df)).all()
+    assert np.isfinite(vae.score_samples(df)).all()
+    assert list(vae.sample(5, random_state=0).columns) == list(df.columns)
+
+
+def test_transformer_init_pca_survives_save_and_load(blobs):
+    X, _ = blobs
+    vae = VAETransformer(init="pca", **FAST).fit(X)
+    buffer = io.BytesIO()
+    save(vae, buffer)
+    restored = load(io.BytesIO(buffer.getvalue()))
+    assert restored.module_.linear_skip
+    np.testing.assert_array_equal(restored.transform(X), vae.transform(X))
+    np.testing.assert_array_equal(restored.score_samples(X), vae.score_samples(X))
+
+
+def test_init_from_pca_conditional_uses_class_means_and_within_class_components():
+    # Two classes apart along one axis: the label carries the class mean, so
+    # z starts from the within-class spread (pooled covariance), and the
+    # decoder at z = 0 returns each class's mean.
+    rng = np.random.RandomState(0)
+    y = np.repeat([0, 1], 200)
+    X = rng.normal(size=(400, 3)) * [1.0, 0.5, 0.2]
+    X[:, 2] += 5 * y
+    onehot = torch.as_tensor(np.eye(2)[y], dtype=torch.float32)
+    module = VAEModule(ColumnLayout(n_continuous=3), 1, (8,), linear_skip=True,
+                       n_conditions=2, generator=torch.Generator().manual_seed(0))
+    x = torch.as_tensor(X, dtype=torch.float32)
+    module.init_from_pca(x, onehot)
+    with torch.no_grad():
+        mu, _ = module.encode(x, cond=onehot)
+        at_zero = module.decode(torch.zeros(2, 1), torch.eye(2))
+    means = np.stack([X[y == 0].mean(0), X[y == 1].mean(0)])
+    np.testing.assert_allclose(at_zero.numpy(), means, atol=1e-4)
+    # The one component is the largest within-class direction (column 0),
+    # not the between-class axis (column 2).
+    w = module.decoder_skip.weight[:, 0].detach().abs().numpy()
+    assert w.argmax() == 0
+    np.testing.assert_allclose(abs(np.corrcoef(mu[:, 0].numpy(), X[:, 0])[0, 1]), 1.0,
+                               atol=1e-3)
+    with pytest.raises(ValueError, match="needs cond"):
+        module.init_from_pca(x)
+
+
+def test_transformer_init_pca_density_is_honest_with_no_residual():
+    # One column, one latent dimension: PCA leaves no residual, so the start's
+    # noise is the model's variance floor, not 0; exp(score_samples) still
+    # integrates to about 1 in the user's units.
+    pd = pytest.importorskip("pandas")
+    x = np.random.default_rng(0).lognormal(0.0, 1.0, 400)
+    vae = VAETransformer(n_components=1, hidden_layer_sizes=(8,), max_iter=40,
+                         random_state=0, n_importance_samples=20, early_stopping=False,
+                         init="pca").fit(pd.DataFrame({"x": x}))
+    grid = np.linspace(x.min() - 5, x.max() + 5, 4001)
+    density = np.exp(vae.score_samples(pd.DataFrame({"x": grid})))
+    assert 0.9 < density.sum() * (grid[1] - grid[0]) < 1.1
+
+
+def test_transformer_init_pca_conditional_samples_the_requested_class():
+    rng = np.random.RandomState(0)
+    y = np.repeat([0, 1], 200)
+    X = rng.normal(size=(400, 4))
+    X[:, :2] += 4 * y[:, None]
+    vae = VAETransformer(n_components=2, hidden_layer_sizes=(16,), max_iter=30,
+                         random_state=0, conditional=True, init="pca").fit(X, y)
+    rows = vae.sample(200, y=np.repeat([0, 1], 100), random_state=0)
+    assert rows[:100, 0].mean() < 1.0 and rows[100:, 0].mean() > 3.0
