@@ -287,9 +287,9 @@ class VAEModule(nn.Module):
         linear path is ``W = V diag(sqrt(lambda - sigma^2))``, the encoder's
         the posterior mean ``M^-1 W^T (x - m)`` with posterior variance
         ``sigma^2 M^-1`` (exact for this model), and each continuous
-        column's observation variance ``sigma^2``. Both networks' output layers start at zero
-        weight, so the nonlinear parts grow from the linear model instead of
-        from noise. Binary and categorical outputs are logits: their linear
+        column's observation variance ``sigma^2``. Both networks' output
+        layers start at zero weight, so the nonlinear parts grow from the
+        linear model instead of from noise. Binary and categorical outputs are logits: their linear
         path is ``W``'s rows divided by the slope of the logit at the
         column's frequency (a first-order change of variables).
 
@@ -326,11 +326,11 @@ class VAEModule(nn.Module):
         lam, vecs = torch.linalg.eigh(cov)  # ascending
         lam, vecs = lam.flip(0).clamp(min=0.0), vecs.flip(1)
         kk = min(k, d)
-        c_floor = self.layout.n_continuous > 0
+        c, b = self.layout.n_continuous, self.layout.n_binary
         sigma2 = float(lam[kk:].sum() / (d - kk)) if d > kk else 0.0
         # The model's noise cannot go below its floor (n_components >= the
         # encoded width leaves no residual: pPCA's sigma^2 would be 0).
-        sigma2 = max(sigma2, float(self.min_variance.min()) if c_floor else 1e-6)
+        sigma2 = max(sigma2, float(self.min_variance.min()) if c else 1e-6)
         w = torch.zeros(k, dtype=x.dtype)
         w[:kk] = (lam[:kk] - sigma2).clamp(min=0.0).sqrt()
         v = torch.zeros(d, k, dtype=x.dtype)
@@ -340,8 +340,6 @@ class VAEModule(nn.Module):
         post_logvar = torch.log(sigma2 / lam_k)
         post_logvar[w == 0] = 0.0  # a dimension PCA cannot use: the prior
         dec = v * w[None, :]  # W, (d, k)
-        # Logit outputs: divide by the logit's slope at the column's frequency.
-        c, b = self.layout.n_continuous, self.layout.n_binary
 
         def link(m):  # means to the decoder's outputs: identity, logit, log
             m = m.clone()
@@ -350,6 +348,7 @@ class VAEModule(nn.Module):
             m[..., c + b :] = torch.log(p[..., b:])
             return m
 
+        # Logit outputs: divide W's rows by the link's slope at the frequency.
         p = mean[c:].clamp(0.02, 0.98)
         slope = torch.ones(d, dtype=x.dtype)
         slope[c : c + b] = p[:b] * (1 - p[:b])
@@ -357,13 +356,14 @@ class VAEModule(nn.Module):
         logit_bias = link(mean)
         dec = dec / slope[:, None]
         dt = self.encoder_skip.weight.dtype
-        enc_weight, dec_weight = enc, dec
-        if onehot is not None:  # labels: x - m_y in, m_y out
+        if onehot is None:
+            enc_weight, enc_bias, dec_weight = enc, -(enc @ mean), dec
+        else:  # labels: x - m_y in, m_y out (the encoder's offset comes from the label)
             enc_weight = torch.cat([enc, -(enc @ class_mean.T)], dim=1)
+            enc_bias = torch.zeros(k, dtype=x.dtype)
             dec_weight = torch.cat([dec, (link(class_mean) - logit_bias).T], dim=1)
-            mean = torch.zeros_like(mean)  # the encoder's offset comes from the label
         self.encoder_skip.weight.copy_(enc_weight.to(dt))
-        self.encoder_skip.bias.copy_((-(enc @ mean)).to(dt))
+        self.encoder_skip.bias.copy_(enc_bias.to(dt))
         self.decoder_skip.weight.copy_(dec_weight.to(dt))
         last = self.encoder[-1]
         last.weight.zero_()
