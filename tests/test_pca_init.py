@@ -185,3 +185,102 @@ def test_transformer_init_pca_conditional_samples_the_requested_class():
                          random_state=0, conditional=True, init="pca").fit(X, y)
     rows = vae.sample(200, y=np.repeat([0, 1], 100), random_state=0)
     assert rows[:100, 0].mean() < 1.0 and rows[100:, 0].mean() > 3.0
+
+
+def ppca_posterior(X, k, observed):
+    """pPCA's exact posterior of z given the entries ``observed`` of each row."""
+    pca = PCA(n_components=k).fit(X)
+    lam, sigma2 = pca.explained_variance_, pca.noise_variance_
+    W = pca.components_.T * np.sqrt(lam - sigma2)  # (d, k)
+    mus, variances = [], []
+    for x, o in zip(X, observed):
+        Wo = W[o]
+        P = np.eye(k) + Wo.T @ Wo / sigma2
+        cov = np.linalg.inv(P)
+        mus.append(cov @ Wo.T @ (x[o] - pca.mean_[o]) / sigma2)
+        variances.append(np.diag(cov))
+    return np.array(mus), np.array(variances), W
+
+
+@pytest.mark.parametrize("inference", [False, True])
+def test_linear_path_is_ppca_posterior_given_the_observed_entries(inference):
+    # Any pattern of missing entries, a row with none observed included: the
+    # start's posterior mean and marginal variances are pPCA's given the
+    # observed entries (missing entries are filled with 0, as by the caller).
+    X = correlated(n=300, p=6, k=3)
+    k = 2
+    rng = np.random.RandomState(1)
+    observed = rng.rand(*X.shape) > 0.4
+    observed[0] = False  # nothing observed: the prior
+    observed[1] = True
+    module = VAEModule(ColumnLayout(n_continuous=6), k, (8,), linear_skip=True,
+                       generator=torch.Generator().manual_seed(0))
+    module.init_from_pca(torch.as_tensor(X, dtype=torch.float32))
+    x = torch.as_tensor(np.where(observed, X, 0.0), dtype=torch.float32)
+    mask = torch.as_tensor(observed, dtype=torch.float32)
+    with torch.no_grad():
+        mu, logvar = module.encode(x, mask, inference=inference)
+    expected_mu, expected_var, W = ppca_posterior(X, k, observed)
+    signs = np.sign(np.diag(module.decoder_skip.weight.detach().numpy().T @ W))
+    np.testing.assert_allclose(mu.numpy() * signs, expected_mu, atol=1e-4)
+    np.testing.assert_allclose(logvar.exp().numpy(), expected_var, rtol=1e-4)
+    np.testing.assert_allclose(mu[0].numpy(), 0.0, atol=1e-6)
+    np.testing.assert_allclose(logvar[0].numpy(), 0.0, atol=1e-6)
+
+
+def test_linear_path_of_a_row_does_not_depend_on_its_batch():
+    X = correlated(n=64, p=6, k=3)
+    observed = np.random.RandomState(2).rand(*X.shape) > 0.3
+    module = VAEModule(ColumnLayout(n_continuous=6), 3, (8,), linear_skip=True,
+                       generator=torch.Generator().manual_seed(0))
+    module.init_from_pca(torch.as_tensor(X, dtype=torch.float32))
+    x = torch.as_tensor(np.where(observed, X, 0.0), dtype=torch.float32)
+    mask = torch.as_tensor(observed, dtype=torch.float32)
+    with torch.no_grad():
+        mu, logvar = module.encode(x, mask, inference=True)
+        order = torch.randperm(64, generator=torch.Generator().manual_seed(0))
+        mu2, logvar2 = module.encode(x[order], mask[order], inference=True)
+        alone, _ = module.encode(x[5:6], mask[5:6], inference=True)
+    assert torch.equal(mu[order], mu2) and torch.equal(logvar[order], logvar2)
+    assert torch.equal(alone[0], mu[5])
+
+
+def test_transformer_init_pca_sample_given_keeps_other_columns_wide():
+    # Column 2 is independent of column 0: given column 0, it keeps its
+    # marginal spread (with a linear path blind to missing entries it came
+    # out at half its width).
+    rng = np.random.RandomState(0)
+    x0 = rng.normal(size=600)
+    X = np.column_stack([x0, x0 + 0.2 * rng.normal(size=600), rng.normal(size=600)])
+    vae = VAETransformer(n_components=2, hidden_layer_sizes=(32,), max_iter=100,
+                         learning_rate_init=1e-2, random_state=0, init="pca").fit(X)
+    rows = vae.sample(500, random_state=0, given={0: 1.5})
+    assert abs(rows[:, 1].mean() - 1.5) < 0.15 and rows[:, 1].std() < 0.35
+    assert 0.8 < rows[:, 2].std() < 1.2
+
+
+def test_linear_path_is_ppca_posterior_on_mixed_columns():
+    # Binary and one-hot values too: pPCA of the encoded values, with a
+    # column's mask covering all of its values (the decoder's logit rows,
+    # rescaled by the link's slope, give back W / sigma).
+    rng = np.random.RandomState(0)
+    n = 400
+    f = rng.normal(size=n)
+    cont = np.column_stack([f + 0.5 * rng.normal(size=n), rng.normal(size=n)])
+    binary = (f + rng.normal(size=n) > 0).astype(float)
+    level = np.digitize(f + rng.normal(size=n), [-0.5, 0.5])
+    values = np.column_stack([cont, binary, np.eye(3)[level]])
+    layout = ColumnLayout(n_continuous=2, n_binary=1, categories=(3,))
+    module = VAEModule(layout, 2, (8,), linear_skip=True,
+                       generator=torch.Generator().manual_seed(0))
+    module.init_from_pca(torch.as_tensor(values, dtype=torch.float32))
+    columns = rng.rand(n, 4) > 0.4  # continuous, continuous, binary, categorical
+    observed = columns[:, [0, 1, 2, 3, 3, 3]]
+    x = torch.as_tensor(np.where(observed, values, 0.0), dtype=torch.float32)
+    with torch.no_grad():
+        mu, logvar = module.encode(x, torch.as_tensor(columns, dtype=torch.float32),
+                                   inference=True)
+    expected_mu, expected_var, W = ppca_posterior(values, 2, observed)
+    signs = np.sign((mu.numpy() * expected_mu).sum(0))
+    np.testing.assert_allclose(mu.numpy() * signs, expected_mu, atol=1e-4)
+    np.testing.assert_allclose(logvar.exp().numpy(), expected_var, rtol=1e-4)

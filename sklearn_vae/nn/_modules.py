@@ -236,9 +236,12 @@ class VAEModule(nn.Module):
         self.decoder = mlp(self.n_components + n_cond, hidden[::-1], n_out, device)
         self.linear_skip = bool(linear_skip)
         if self.linear_skip:
-            # Both paths also see the condition (a conditional model's class
-            # means enter linearly, as in a mixture of pPCAs with one W).
-            self.encoder_skip = nn.Linear(n_values + n_cond, self.n_components,
+            # The encoder's linear path maps a complete row (x - offset) to its
+            # posterior mean; rows with missing entries are corrected with the
+            # precision the decoder's linear path implies (_linear_posterior).
+            # The decoder's also sees the condition (a conditional model's
+            # class means enter linearly, as in a mixture of pPCAs with one W).
+            self.encoder_skip = nn.Linear(n_values, self.n_components, bias=False,
                                           device=device)
             self.decoder_skip = nn.Linear(self.n_components + n_cond, n_values, bias=False,
                                           device=device)
@@ -255,6 +258,21 @@ class VAEModule(nn.Module):
         # Learned per-column observation variance, initialised at 1 (with
         # heteroscedastic=True, a per-column offset of the decoded variance).
         self.register_buffer("min_variance", floor)
+        if self.linear_skip:
+            # The point the encoder's linear path measures x from: an offset
+            # per encoded value, plus each class's for a conditional model.
+            self.skip_offset = nn.Parameter(torch.zeros(n_values))
+            if n_cond:
+                self.skip_class_offset = nn.Parameter(torch.zeros(n_cond, n_values))
+            value_column = torch.repeat_interleave(
+                torch.arange(n_columns),
+                torch.tensor([1] * (self.layout.n_continuous + self.layout.n_binary)
+                             + list(self.layout.categories), dtype=torch.long))
+            self.register_buffer("_value_column", value_column, persistent=False)
+            # Per encoded value: what turns the decoder's linear row into
+            # the precision's (1 for a continuous value, whose learned noise
+            # divides it; set by init_from_pca for logit outputs).
+            self.register_buffer("skip_precision_scale", torch.ones(n_values))
         raw_init = torch.log(torch.expm1((1.0 - floor).clamp(min=1e-6)))
         self.raw_variance = nn.Parameter(raw_init)
         # All categorical blocks are scored at once: their logits are scattered
@@ -356,14 +374,21 @@ class VAEModule(nn.Module):
         logit_bias = link(mean)
         dec = dec / slope[:, None]
         dt = self.encoder_skip.weight.dtype
+        # The encoder's path (see _linear_posterior): B = M^-1 W^T for a
+        # complete row; the precision given some entries comes from the
+        # decoder's rows, W / slope for a logit output: times slope / sigma
+        # gives pPCA's W / sigma (a continuous row is divided by its noise).
+        self.encoder_skip.weight.copy_(enc.to(dt))
+        scale = torch.ones(d, dtype=x.dtype)
+        scale[c:] = slope[c:] / math.sqrt(sigma2)
+        self.skip_precision_scale.copy_(scale.to(dt))
         if onehot is None:
-            enc_weight, enc_bias, dec_weight = enc, -(enc @ mean), dec
+            self.skip_offset.copy_(mean.to(dt))
+            dec_weight = dec
         else:  # labels: x - m_y in, m_y out (the encoder's offset comes from the label)
-            enc_weight = torch.cat([enc, -(enc @ class_mean.T)], dim=1)
-            enc_bias = torch.zeros(k, dtype=x.dtype)
+            self.skip_offset.zero_()
+            self.skip_class_offset.copy_(class_mean.to(dt))
             dec_weight = torch.cat([dec, (link(class_mean) - logit_bias).T], dim=1)
-        self.encoder_skip.weight.copy_(enc_weight.to(dt))
-        self.encoder_skip.bias.copy_(enc_bias.to(dt))
         self.decoder_skip.weight.copy_(dec_weight.to(dt))
         last = self.encoder[-1]
         last.weight.zero_()
@@ -421,10 +446,95 @@ class VAEModule(nn.Module):
             h = _inference_forward(self.encoder, h) if inference else self.encoder(h)
         mu, logvar = h.chunk(2, dim=-1)
         if getattr(self, "linear_skip", False):
-            xc = self._with_condition(x, cond)
-            mu = mu + (_row_invariant_linear(self.encoder_skip, xc) if inference
-                       else self.encoder_skip(xc))
+            skip_mu, shift = self._linear_posterior(x, mask, cond, inference)
+            mu = mu + skip_mu
+            if shift is not None:
+                logvar = logvar + shift
         return mu, logvar.clamp(-15.0, 15.0)
+
+    def _linear_posterior(self, x: Tensor, mask, cond, inference: bool):
+        """The encoder's linear path: pPCA's posterior given the observed entries.
+
+        Returns ``(mu, shift)``: the path's posterior mean, and what it adds
+        to the network's log-variance (None when every entry is observed).
+        With ``r = x - offset(cond)``, ``B`` the map of a complete row
+        (``mu = B r``: one linear layer, as cheap as a plain linear path)
+        and ``P = I + H H^T`` the precision the decoder's linear path implies
+        (:meth:`_precision_rows`): a row with only the entries ``o`` observed
+        gets ``mu = P_o^-1 P B_o r_o`` and its variances multiplied by
+        ``diag(P_o^-1) / diag(P^-1)``, with ``P_o = I + H_o H_o^T``.
+        Started from :meth:`init_from_pca` (``B = M^-1 W^T``,
+        ``H = W^T / sigma``, the network's log-variance ``log diag(P^-1)``)
+        this is probabilistic PCA's exact posterior for any set of missing
+        entries, with each dimension's marginal variance: a row with nothing
+        observed gets the prior, and ``sample(given=...)`` leaves the
+        columns not given as wide as pPCA does. A complete row gives exactly
+        ``B r``, with or without a mask.
+
+        ``inference``: complete rows take the linear layer alone; the
+        others' precisions and solves run in float64 and are rounded back,
+        so a row's result does not depend on the rest of the batch.
+        """
+        k, d = self.n_components, x.shape[-1]
+        shape = x.shape[:-1]
+        x = x.reshape(-1, d)
+        offset = self.skip_offset
+        if getattr(self, "n_conditions", 0):
+            onehot = self._with_condition(x[..., :0], cond)
+            offset = offset + onehot.reshape(-1, onehot.shape[-1]) @ self.skip_class_offset
+        r = x - offset
+        if mask is None:
+            mu = (_row_invariant_linear(self.encoder_skip, r) if inference
+                  else self.encoder_skip(r))
+            return mu.reshape(*shape, k), None
+        observed = mask.reshape(-1, mask.shape[-1]).index_select(-1, self._value_column)
+        observed = observed.to(r.dtype)
+        r = r * observed
+        if not inference:
+            mu, shift = self._missing_correction(self.encoder_skip(r), observed, r.dtype)
+            return mu.reshape(*shape, k), shift.reshape(*shape, k)
+        mu = _row_invariant_linear(self.encoder_skip, r)
+        partial = torch.nonzero(~observed.bool().all(dim=-1))[:, 0]
+        if not len(partial):
+            return mu.reshape(*shape, k), None
+        part_mu, part_shift = self._missing_correction(mu[partial], observed[partial],
+                                                       torch.float64)
+        mu = mu.index_copy(0, partial, part_mu.to(mu.dtype))
+        shift = mu.new_zeros(mu.shape).index_copy(0, partial, part_shift.to(mu.dtype))
+        return mu.reshape(*shape, k), shift.reshape(*shape, k)
+
+    def _precision_rows(self) -> Tensor:
+        """``H``, shape ``(n_components, n_values)``: ``P = I + H H^T``.
+
+        Column ``j`` is the decoder's linear row of value ``j`` over the
+        column's noise standard deviation (a continuous value; for a
+        heteroscedastic model its noise at the learned offset) or times
+        ``skip_precision_scale`` (a logit output): the precision the linear
+        part of the decoder implies for ``z``, probabilistic PCA's ``W^T /
+        sigma`` at the start.
+        """
+        k, c = self.n_components, self.layout.n_continuous
+        h = self.decoder_skip.weight[:, :k].T * self.skip_precision_scale
+        if c:
+            var = self.min_variance + F.softplus(self.raw_variance)
+            h = torch.cat([h[:, :c] * var.rsqrt(), h[:, c:]], dim=1)
+        return h
+
+    def _missing_correction(self, mu: Tensor, observed: Tensor, work):
+        """``(P_o^-1 P mu, log diag(P_o^-1) - log diag(P^-1))`` per row, in ``work``."""
+        h = self._precision_rows().to(work)  # H, (k, d)
+        k = h.shape[0]
+        eye = torch.eye(k, dtype=work, device=h.device)
+        full = torch.addmm(eye, h, h.T)
+        outer = (h[:, None, :] * h[None, :, :]).reshape(k * k, -1)  # h_j h_j^T per value
+        prec = (observed.to(work) @ outer.T).reshape(-1, k, k) + eye
+        chol = torch.linalg.cholesky_ex(prec)[0]
+        mu = torch.cholesky_solve((mu.to(work) @ full)[..., None], chol)[..., 0]
+        inv_l = torch.linalg.solve_triangular(chol, eye.expand_as(chol), upper=False)
+        full_l = torch.linalg.cholesky_ex(full)[0]
+        full_inv_l = torch.linalg.solve_triangular(full_l, eye, upper=False)
+        shift = inv_l.square().sum(dim=-2).log() - full_inv_l.square().sum(dim=-2).log()
+        return mu, shift
 
     def _first_layer_complete(self, x: Tensor, cond) -> Tensor:
         """The encoder's first linear layer on ``[x, ones, cond]``, without the ones."""
