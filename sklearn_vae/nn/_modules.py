@@ -521,19 +521,32 @@ class VAEModule(nn.Module):
         return h
 
     def _missing_correction(self, mu: Tensor, observed: Tensor, work):
-        """``(P_o^-1 P mu, log diag(P_o^-1) - log diag(P^-1))`` per row, in ``work``."""
-        h = self._precision_rows().to(work)  # H, (k, d)
-        k = h.shape[0]
-        eye = torch.eye(k, dtype=work, device=h.device)
-        full = torch.addmm(eye, h, h.T)
-        outer = (h[:, None, :] * h[None, :, :]).reshape(k * k, -1)  # h_j h_j^T per value
-        prec = (observed.to(work) @ outer.T).reshape(-1, k, k) + eye
-        chol = torch.linalg.cholesky_ex(prec)[0]
-        mu = torch.cholesky_solve((mu.to(work) @ full)[..., None], chol)[..., 0]
-        inv_l = torch.linalg.solve_triangular(chol, eye.expand_as(chol), upper=False)
-        full_l = torch.linalg.cholesky_ex(full)[0]
-        full_inv_l = torch.linalg.solve_triangular(full_l, eye, upper=False)
-        shift = inv_l.square().sum(dim=-2).log() - full_inv_l.square().sum(dim=-2).log()
+        """``(P_o^-1 P mu, log diag(P_o^-1) - log diag(P^-1))`` per row, in ``work``.
+
+        The correction is not differentiated (it depends on the decoder's
+        parameters only through ``H``): gradients reach ``mu`` through one
+        batched matrix product, so training with missing entries costs
+        little more than without (differentiating the batched Cholesky
+        factorizations doubled a digits fit with 10% of entries missing).
+        """
+        with torch.no_grad():
+            h = self._precision_rows().to(work)  # H, (k, d)
+            k = h.shape[0]
+            eye = torch.eye(k, dtype=work, device=h.device)
+            full = torch.addmm(eye, h, h.T)
+            outer = (h[:, None, :] * h[None, :, :]).reshape(k * k, -1)  # h_j h_j^T
+            prec = (observed.to(work) @ outer.T).reshape(-1, k, k) + eye
+            # P_o^-1 = L^-T L^-1 with P_o = L L^T: its diagonal is the column
+            # sums of squares of L^-1 (the same for P).
+            inv_l = torch.linalg.solve_triangular(torch.linalg.cholesky_ex(prec)[0],
+                                                  eye.expand_as(prec), upper=False)
+            full_inv_l = torch.linalg.solve_triangular(torch.linalg.cholesky_ex(full)[0],
+                                                       eye, upper=False)
+            shift = inv_l.square().sum(dim=-2).log() - full_inv_l.square().sum(dim=-2).log()
+            inv_l = inv_l.to(mu.dtype)
+        # P_o^-1 P mu, differentiable in mu only
+        v = (mu.to(full.dtype) @ full).to(mu.dtype)[..., None]
+        mu = (inv_l.mT @ (inv_l @ v))[..., 0]
         return mu, shift
 
     def _first_layer_complete(self, x: Tensor, cond) -> Tensor:
