@@ -15,7 +15,7 @@ from imblearn.utils.estimator_checks import parametrize_with_checks  # noqa: E40
 from sklearn_vae import VAEOversampler  # noqa: E402
 
 FAST = dict(hidden_layer_sizes=(16,), max_iter=10)
-TRAINED = dict(hidden_layer_sizes=(32,), max_iter=100)
+TRAINED = dict(hidden_layer_sizes=(32,), max_iter=100, init="random")  # as the default
 
 
 def imbalanced(n=300, seed=0):

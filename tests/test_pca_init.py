@@ -77,10 +77,10 @@ def test_init_from_pca_needs_linear_skip():
 
 def test_transformer_init_pca_builds_linear_paths_and_random_does_not(blobs):
     X, _ = blobs
-    pca_init = VAETransformer(init="pca", **FAST).fit(X)
-    assert pca_init.module_.linear_skip
-    random = VAETransformer(**FAST).fit(X)
-    assert random.init == "random" and not random.module_.linear_skip
+    pca_init = VAETransformer(**FAST).fit(X)
+    assert pca_init.init == "pca" and pca_init.module_.linear_skip
+    random = VAETransformer(init="random", **FAST).fit(X)
+    assert not random.module_.linear_skip
     assert not hasattr(random.module_, "encoder_skip")
 
 
