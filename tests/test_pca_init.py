@@ -202,6 +202,15 @@ def ppca_posterior(X, k, observed):
     return np.array(mus), np.array(variances), W
 
 
+def ppca_start(X, k, observed):
+    """A numeric module started from pPCA of ``X``; rows with holes where not observed."""
+    module = VAEModule(ColumnLayout(n_continuous=X.shape[1]), k, (8,), linear_skip=True,
+                       generator=torch.Generator().manual_seed(0))
+    module.init_from_pca(torch.as_tensor(X, dtype=torch.float32))
+    x = torch.as_tensor(np.where(observed, X, 0.0), dtype=torch.float32)
+    return module, x, torch.as_tensor(observed, dtype=torch.float32)
+
+
 @pytest.mark.parametrize("inference", [False, True])
 def test_linear_path_is_ppca_posterior_given_the_observed_entries(inference):
     # Any pattern of missing entries, a row with none observed included: the
@@ -213,11 +222,7 @@ def test_linear_path_is_ppca_posterior_given_the_observed_entries(inference):
     observed = rng.rand(*X.shape) > 0.4
     observed[0] = False  # nothing observed: the prior
     observed[1] = True
-    module = VAEModule(ColumnLayout(n_continuous=6), k, (8,), linear_skip=True,
-                       generator=torch.Generator().manual_seed(0))
-    module.init_from_pca(torch.as_tensor(X, dtype=torch.float32))
-    x = torch.as_tensor(np.where(observed, X, 0.0), dtype=torch.float32)
-    mask = torch.as_tensor(observed, dtype=torch.float32)
+    module, x, mask = ppca_start(X, k, observed)
     with torch.no_grad():
         mu, logvar = module.encode(x, mask, inference=inference)
     expected_mu, expected_var, W = ppca_posterior(X, k, observed)
@@ -231,11 +236,7 @@ def test_linear_path_is_ppca_posterior_given_the_observed_entries(inference):
 def test_linear_path_of_a_row_does_not_depend_on_its_batch():
     X = correlated(n=64, p=6, k=3)
     observed = np.random.RandomState(2).rand(*X.shape) > 0.3
-    module = VAEModule(ColumnLayout(n_continuous=6), 3, (8,), linear_skip=True,
-                       generator=torch.Generator().manual_seed(0))
-    module.init_from_pca(torch.as_tensor(X, dtype=torch.float32))
-    x = torch.as_tensor(np.where(observed, X, 0.0), dtype=torch.float32)
-    mask = torch.as_tensor(observed, dtype=torch.float32)
+    module, x, mask = ppca_start(X, 3, observed)
     with torch.no_grad():
         mu, logvar = module.encode(x, mask, inference=True)
         order = torch.randperm(64, generator=torch.Generator().manual_seed(0))
