@@ -543,11 +543,9 @@ class VAEModule(nn.Module):
             full_inv_l = torch.linalg.solve_triangular(torch.linalg.cholesky_ex(full)[0],
                                                        eye, upper=False)
             shift = inv_l.square().sum(dim=-2).log() - full_inv_l.square().sum(dim=-2).log()
-            inv_l = inv_l.to(mu.dtype)
-        # P_o^-1 P mu, differentiable in mu only
-        v = (mu.to(full.dtype) @ full).to(mu.dtype)[..., None]
-        mu = (inv_l.mT @ (inv_l @ v))[..., 0]
-        return mu, shift
+        # P_o^-1 P mu, in ``work`` too, differentiable in mu only
+        v = (mu.to(work) @ full)[..., None]
+        return (inv_l.mT @ (inv_l @ v))[..., 0].to(mu.dtype), shift
 
     def _first_layer_complete(self, x: Tensor, cond) -> Tensor:
         """The encoder's first linear layer on ``[x, ones, cond]``, without the ones."""
