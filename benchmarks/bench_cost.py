@@ -133,8 +133,9 @@ def time_limited(cls, limit):
                 raise StopTraining  # ends fit() normally (a bare Ctrl-C would propagate)
 
     class Limited(cls):
-        def _extra_callbacks(self, max_epochs):
-            return [*super()._extra_callbacks(max_epochs), ("time_limit", TimeLimit())]
+        def _extra_callbacks(self, max_epochs, *args, **kwargs):
+            return [*super()._extra_callbacks(max_epochs, *args, **kwargs),
+                    ("time_limit", TimeLimit())]
 
     Limited.__name__ = Limited.__qualname__ = cls.__name__
     return Limited
