@@ -9,10 +9,12 @@ each latent dimension carries, its mean KL divergence from the prior
 (``kl_per_component_``, in nats). A dimension with KL near 0 has collapsed: its
 code is the prior for every row and ``transform`` returns a near-constant
 column. This script fits ``VAETransformer`` on digits at several
-``n_components``, with the default plain ELBO (``free_bits=0``) and with free
-bits (``free_bits=0.5`` nats per dimension), and plots the sorted
-per-dimension KL of each fit. Without free bits the extra dimensions of the
-larger models collapse; with them every dimension stays in use.
+``n_components`` three ways: from a random start (``init="random"``) with the
+plain ELBO, from a random start with free bits (``free_bits=0.5`` nats per
+dimension), and with the default start from probabilistic PCA
+(``init="pca"``), and plots the sorted per-dimension KL of each fit. From the
+random start the extra dimensions of the larger models collapse; free bits or
+the PCA start keep every dimension in use.
 
 Run it with ``python docs/examples/plot_kl_per_component.py [--quick]``; the
 figure is saved next to the script as ``plot_kl_per_component.png``. ``--quick``
@@ -37,20 +39,25 @@ X = load_digits().data
 ks = (2, 5) if quick else (2, 5, 10, 20)
 settings = {"max_iter": 5, "hidden_layer_sizes": (16,)} if quick else {}
 
-fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-for ax, free_bits in zip(axes, (0.0, 0.5)):
+variants = {
+    'init="random"': {"init": "random"},
+    'init="random", free_bits=0.5': {"init": "random", "free_bits": 0.5},
+    'init="pca" (default)': {},
+}
+fig, axes = plt.subplots(1, 3, figsize=(14, 4), sharey=True)
+for ax, (title, params) in zip(axes, variants.items()):
     for k in ks:
-        vae = VAETransformer(n_components=k, free_bits=free_bits, random_state=0,
-                             **settings).fit(X)
+        vae = VAETransformer(n_components=k, random_state=0, **params, **settings).fit(X)
         kl = np.sort(vae.kl_per_component_)[::-1]
         ax.plot(np.arange(1, k + 1), kl, marker="o", label=f"n_components={k}")
-        print(f"free_bits={free_bits}, n_components={k}: "
+        print(f"{title}, n_components={k}: "
               f"{vae.n_active_components_} active, KL per dimension {np.round(kl, 2)}")
-    ax.axhline(free_bits, color="grey", linestyle=":", linewidth=1)
-    ax.set_title(f"free_bits={free_bits}")
+    if params.get("free_bits"):
+        ax.axhline(params["free_bits"], color="grey", linestyle=":", linewidth=1)
+    ax.set_title(title)
     ax.set_xlabel("latent dimension (sorted by KL)")
 axes[0].set_ylabel("kl_per_component_ (nats)")
-axes[1].legend()
+axes[-1].legend()
 fig.suptitle("Digits: information per latent dimension")
 fig.tight_layout()
 if "__file__" in globals():  # run as a script (the docs gallery shows the figure itself)
