@@ -445,7 +445,13 @@ class VAEModule(nn.Module):
             h = self._with_condition(h, cond)
             h = _inference_forward(self.encoder, h) if inference else self.encoder(h)
         mu, logvar = h.chunk(2, dim=-1)
-        if getattr(self, "linear_skip", False):
+        if (mask is None and not inference and x.dim() == 2
+                and getattr(self, "linear_skip", False)
+                and not getattr(self, "n_conditions", 0)):
+            # Training on complete rows: mu + B (x - offset) in one kernel
+            # (what _linear_posterior computes for them).
+            mu = torch.addmm(mu, x - self.skip_offset, self.encoder_skip.weight.T)
+        elif getattr(self, "linear_skip", False):
             skip_mu, shift = self._linear_posterior(x, mask, cond, inference)
             mu = mu + skip_mu
             if shift is not None:
@@ -568,9 +574,11 @@ class VAEModule(nn.Module):
         h = self._with_condition(z, cond)
         out = _inference_forward(self.decoder, h) if inference else self.decoder(h)
         if getattr(self, "linear_skip", False):
+            extra = out.shape[-1] - self.decoder_skip.out_features  # variance outputs
+            if not inference and not extra and h.dim() == 2:  # one kernel
+                return torch.addmm(out, h, self.decoder_skip.weight.T)
             skip = (_row_invariant_linear(self.decoder_skip, h) if inference
                     else self.decoder_skip(h))
-            extra = out.shape[-1] - skip.shape[-1]  # heteroscedastic variance outputs
             out = out + (F.pad(skip, (0, extra)) if extra else skip)
         return out
 
