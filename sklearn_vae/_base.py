@@ -1191,10 +1191,7 @@ class _BaseVAE(BaseEstimator):
         seed = draw_seed(random_state)
         module, device = self._live_module()
         k = self.n_importance_samples
-        layout = module.layout
-        widths = [1] * (layout.n_continuous + layout.n_binary) + list(layout.categories)
-        value_column = torch.repeat_interleave(
-            torch.arange(len(widths)), torch.tensor(widths, dtype=torch.long)).to(device)
+        value_column = module.layout.value_columns().to(device)
         state = {}
 
         def fn(v, m, cond=None):

@@ -41,6 +41,12 @@ class ColumnLayout(NamedTuple):
     def n_values(self) -> int:
         return self.n_continuous + self.n_binary + sum(self.categories)
 
+    def value_columns(self) -> Tensor:
+        """The column of each encoded value, shape ``(n_values,)`` (a LongTensor)."""
+        widths = [1] * (self.n_continuous + self.n_binary) + list(self.categories)
+        return torch.repeat_interleave(torch.arange(len(widths)),
+                                       torch.tensor(widths, dtype=torch.long))
+
 
 class VAEOutput(NamedTuple):
     params: Tensor  # decoder output: means, then logits
@@ -195,8 +201,10 @@ class VAEModule(nn.Module):
         the encoder's input and to the decoder's, so the model learns
         ``p(x | cond)``. 0: an unconditional VAE (``cond`` must be None).
     linear_skip : bool, default=False
-        Add a linear path beside each MLP: the posterior mean gets ``A x + a``
-        and the decoder's means and logits ``B z`` on top of the networks'
+        Add a linear path beside each MLP: the posterior mean gets
+        ``B (x - offset)`` for a complete row (pPCA's posterior given the
+        observed entries for the others, see :meth:`_linear_posterior`) and
+        the decoder's means and logits ``W z`` on top of the networks'
         outputs. With :meth:`init_from_pca` the model then starts as
         probabilistic PCA (Tipping and Bishop, 1999), the linear VAE, and
         training only adds the nonlinear part.
@@ -264,11 +272,8 @@ class VAEModule(nn.Module):
             self.skip_offset = nn.Parameter(torch.zeros(n_values))
             if n_cond:
                 self.skip_class_offset = nn.Parameter(torch.zeros(n_cond, n_values))
-            value_column = torch.repeat_interleave(
-                torch.arange(n_columns),
-                torch.tensor([1] * (self.layout.n_continuous + self.layout.n_binary)
-                             + list(self.layout.categories), dtype=torch.long))
-            self.register_buffer("_value_column", value_column, persistent=False)
+            self.register_buffer("_value_column", self.layout.value_columns(),
+                                 persistent=False)
             # Per encoded value: what turns the decoder's linear row into
             # the precision's (1 for a continuous value, whose learned noise
             # divides it; set by init_from_pca for logit outputs).
@@ -445,24 +450,19 @@ class VAEModule(nn.Module):
             h = self._with_condition(h, cond)
             h = _inference_forward(self.encoder, h) if inference else self.encoder(h)
         mu, logvar = h.chunk(2, dim=-1)
-        if (mask is None and not inference and x.dim() == 2
-                and getattr(self, "linear_skip", False)
-                and not getattr(self, "n_conditions", 0)):
-            # Training on complete rows: mu + B (x - offset) in one kernel
-            # (what _linear_posterior computes for them).
-            mu = torch.addmm(mu, x - self.skip_offset, self.encoder_skip.weight.T)
-        elif getattr(self, "linear_skip", False):
-            skip_mu, shift = self._linear_posterior(x, mask, cond, inference)
-            mu = mu + skip_mu
+        if getattr(self, "linear_skip", False):
+            mu, shift = self._linear_posterior(mu, x, mask, cond, inference)
             if shift is not None:
                 logvar = logvar + shift
         return mu, logvar.clamp(-15.0, 15.0)
 
-    def _linear_posterior(self, x: Tensor, mask, cond, inference: bool):
-        """The encoder's linear path: pPCA's posterior given the observed entries.
+    def _linear_posterior(self, net_mu: Tensor, x: Tensor, mask, cond, inference: bool):
+        """Add the encoder's linear path: pPCA's posterior given the observed entries.
 
-        Returns ``(mu, shift)``: the path's posterior mean, and what it adds
-        to the network's log-variance (None when every entry is observed).
+        Returns ``(mu, shift)``: the network's ``net_mu`` plus the path's
+        posterior mean, and what the path adds to the network's log-variance
+        (None when every entry is observed). Training on complete rows takes
+        one ``addmm``.
         With ``r = x - offset(cond)``, ``B`` the map of a complete row
         (``mu = B r``: one linear layer, as cheap as a plain linear path)
         and ``P = I + H H^T`` the precision the decoder's linear path implies
@@ -482,32 +482,32 @@ class VAEModule(nn.Module):
         so a row's result does not depend on the rest of the batch.
         """
         k, d = self.n_components, x.shape[-1]
-        shape = x.shape[:-1]
-        x = x.reshape(-1, d)
+        shape = net_mu.shape
+        x, net_mu = x.reshape(-1, d), net_mu.reshape(-1, k)
         offset = self.skip_offset
         if getattr(self, "n_conditions", 0):
             onehot = self._with_condition(x[..., :0], cond)
             offset = offset + onehot.reshape(-1, onehot.shape[-1]) @ self.skip_class_offset
         r = x - offset
+        if mask is None and not inference:
+            return torch.addmm(net_mu, r, self.encoder_skip.weight.T).reshape(shape), None
         if mask is None:
-            mu = (_row_invariant_linear(self.encoder_skip, r) if inference
-                  else self.encoder_skip(r))
-            return mu.reshape(*shape, k), None
-        observed = mask.reshape(-1, mask.shape[-1]).index_select(-1, self._value_column)
-        observed = observed.to(r.dtype)
+            return (net_mu + _row_invariant_linear(self.encoder_skip, r)).reshape(shape), None
+        mask = mask.reshape(-1, mask.shape[-1])
+        observed = mask.index_select(-1, self._value_column).to(r.dtype)
         r = r * observed
         if not inference:
             mu, shift = self._missing_correction(self.encoder_skip(r), observed, r.dtype)
-            return mu.reshape(*shape, k), shift.reshape(*shape, k)
+            return (net_mu + mu).reshape(shape), shift.reshape(shape)
         mu = _row_invariant_linear(self.encoder_skip, r)
-        partial = torch.nonzero(~observed.bool().all(dim=-1))[:, 0]
-        if not len(partial):
-            return mu.reshape(*shape, k), None
-        part_mu, part_shift = self._missing_correction(mu[partial], observed[partial],
-                                                       torch.float64)
-        mu = mu.index_copy(0, partial, part_mu.to(mu.dtype))
-        shift = mu.new_zeros(mu.shape).index_copy(0, partial, part_shift.to(mu.dtype))
-        return mu.reshape(*shape, k), shift.reshape(*shape, k)
+        partial = torch.nonzero(~(mask > 0).all(dim=-1))[:, 0]  # rows with a hole
+        if len(partial):
+            part_mu, part_shift = self._missing_correction(mu[partial], observed[partial],
+                                                           torch.float64)
+            mu = mu.index_copy(0, partial, part_mu.to(mu.dtype))
+            shift = mu.new_zeros(mu.shape).index_copy(0, partial, part_shift.to(mu.dtype))
+        mu = (net_mu + mu).reshape(shape)
+        return mu, (shift.reshape(shape) if len(partial) else None)
 
     def _precision_rows(self) -> Tensor:
         """``H``, shape ``(n_components, n_values)``: ``P = I + H H^T``.
