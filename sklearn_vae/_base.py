@@ -157,6 +157,43 @@ def _latent_diagnostics(module, values, mask, seed, cond=None):
     return kl, np.asarray(active, dtype=bool)
 
 
+def _lattice_variance_floor(layout, values, mask, constant=None):
+    """Per-column variance floors: the dequantization noise of discrete columns.
+
+    A Gaussian fitted to a column that takes few distinct values (counts,
+    codes, 0/1 flags, image pixels) can shrink its variance towards 0 on the
+    lattice of values, and one such column then dominates every score (a step
+    of one unit costs thousands of nats). Its floor is the variance of uniform
+    noise over the column's smallest step between distinct training values,
+    ``step^2 / 12`` (in the standardized units the network sees), so its
+    contribution stays bounded; continuous columns (tiny steps) keep the
+    global floor of 1e-3.
+
+    A column with one observed value has no step and no spread to learn: the
+    network fits it exactly, and with the global floor one held-out value off
+    the constant costs hundreds of nats per unit squared. ``constant`` (when
+    given) is its floor instead; the schema gives such a column scale 1, so
+    ``constant=1.0`` is a variance of one unit of the column.
+    """
+    n_cont = layout.n_continuous
+    floor = np.full(n_cont, 1e-3)
+    found = np.zeros(n_cont, dtype=bool)
+    if n_cont and len(values) > 1:
+        # The smallest step between distinct observed values of each column:
+        # the smallest positive gap of its sorted values (missing entries sort
+        # last as NaN and drop out of the comparison).
+        cont = np.where(mask[:, :n_cont] > 0, values[:, :n_cont], np.nan)
+        gaps = np.diff(np.sort(cont, axis=0), axis=0)
+        with np.errstate(invalid="ignore"):
+            gaps = np.where(gaps > 0, gaps, np.inf).min(axis=0)
+        found = np.isfinite(gaps)
+        floor[found] = np.maximum(floor[found],
+                                  gaps[found].astype(np.float64) ** 2 / 12.0)
+    if constant is not None:
+        floor[~found] = np.maximum(floor[~found], constant)
+    return floor
+
+
 def _check_hidden_layer_sizes(hidden_layer_sizes):
     sizes = np.atleast_1d(np.asarray(hidden_layer_sizes))
     if sizes.ndim != 1 or not np.issubdtype(sizes.dtype, np.integer) or (sizes <= 0).any():

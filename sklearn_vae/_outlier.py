@@ -12,7 +12,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from ._base import _BaseVAE, atomic_fit
+from ._base import _BaseVAE, _lattice_variance_floor, atomic_fit
 from ._dask import blockwise, is_dask_collection
 
 
@@ -452,31 +452,8 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         return int(min(high, max(low, math.ceil(epochs * steps_per_epoch))))
 
     def _module_options(self, layout, values, mask):
-        """Per-column variance floors: the dequantization noise of discrete columns.
-
-        A Gaussian fitted to a column that takes few distinct values (counts,
-        codes, 0/1 flags) can shrink its variance towards 0 on the lattice of
-        values, and one such column then dominates every score (a step of one
-        unit costs thousands of nats). Its floor is the variance of uniform
-        noise over the column's smallest step between distinct training
-        values, ``step^2 / 12`` (in the standardized units the network sees),
-        so its contribution stays bounded; continuous columns (tiny steps) keep
-        the global floor.
-        """
-        n_cont = layout.n_continuous
-        floor = np.full(n_cont, 1e-3)
-        if n_cont and len(values) > 1:
-            # The smallest step between distinct observed values of each
-            # column: the smallest positive gap of its sorted values (missing
-            # entries sort last as NaN and drop out of the comparison).
-            cont = np.where(mask[:, :n_cont] > 0, values[:, :n_cont], np.nan)
-            gaps = np.diff(np.sort(cont, axis=0), axis=0)
-            with np.errstate(invalid="ignore"):
-                gaps = np.where(gaps > 0, gaps, np.inf).min(axis=0)
-            found = np.isfinite(gaps)
-            floor[found] = np.maximum(floor[found],
-                                      gaps[found].astype(np.float64) ** 2 / 12.0)
-        return {"min_variance": floor}
+        """Per-column variance floors: see :func:`_lattice_variance_floor`."""
+        return {"min_variance": _lattice_variance_floor(layout, values, mask)}
 
     def _extra_callbacks(self, max_epochs, steps_per_epoch=None, max_steps=None):
         from ._training import TrimWarmup

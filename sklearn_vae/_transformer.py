@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
-from ._base import _BaseVAE, _output_dtype, atomic_fit
+from ._base import _BaseVAE, _lattice_variance_floor, _output_dtype, atomic_fit
 from ._dask import blockwise
 from ._schema import _MAX_ENCODED
 from .utils import saturating_cast
@@ -24,10 +24,13 @@ class VAETransformer(TransformerMixin, _BaseVAE):
     ``score_samples`` gives each row's log-likelihood and ``sample`` draws new
     rows. Takes numeric arrays or pandas DataFrames of mixed types: each
     column gets its own likelihood, Gaussian for continuous columns (with a
-    learned variance, floored so a constant column cannot make the likelihood
-    infinite), Bernoulli for binary columns (bool, or two levels) and softmax
-    for categorical columns (category, object or string dtype, or those named
-    in ``categorical_features``). Continuous columns are standardized when
+    learned variance, floored so that no column can make the likelihood
+    explode: a column on a lattice of values (counts, pixels, codes) keeps at
+    least the variance of uniform noise over its smallest step, a column
+    constant in training one unit of its own scale), Bernoulli for binary
+    columns (bool, or two levels) and softmax for categorical columns
+    (category, object or string dtype, or those named in
+    ``categorical_features``). Continuous columns are standardized when
     every column is numeric (arrays and DataFrames alike); in a mixed table
     they go through a quantile-to-normal map, robust to heavy tails and
     spikes. A model fit on a DataFrame decodes
@@ -311,6 +314,10 @@ class VAETransformer(TransformerMixin, _BaseVAE):
 
     def _free_bits(self):
         return float(self.free_bits)
+
+    def _module_options(self, layout, values, mask):
+        """Variance floors of discrete and constant columns (``_lattice_variance_floor``)."""
+        return {"min_variance": _lattice_variance_floor(layout, values, mask, constant=1.0)}
 
     @property
     def _pca_init(self):
