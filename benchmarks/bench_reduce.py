@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine
-from sklearn.decomposition import PCA
+from sklearn.decomposition import PCA, FactorAnalysis
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
@@ -93,27 +93,57 @@ def pca_for(X, k, seed):
     return make_pipeline(encode, PCA(n_components=k, random_state=seed))
 
 
-def evaluate(model, X_train, X_test, y_train, y_test, task, scaler):
+REFERENCES = {
+    "fa": lambda k, seed: FactorAnalysis(n_components=k, random_state=seed),
+    "pca_std": lambda k, seed: make_pipeline(StandardScaler(),
+                                             PCA(n_components=k, random_state=seed)),
+}
+
+
+def _patch_shared_scale():
+    """Experiment: one shared scale for every non-constant numeric column."""
+    from sklearn_vae import _schema
+
+    fit_columns = _schema._Standard.fit_columns.__func__
+
+    def shared(cls, X):
+        out = fit_columns(cls, X)
+        spread = [t for t in out if t.scale != 1.0]
+        if spread:
+            scale = float(np.sqrt(np.mean([t.scale ** 2 for t in spread])))
+            for t in spread:
+                t.scale = scale
+        return out
+
+    _schema._Standard.fit_columns = classmethod(shared)
+
+
+def evaluate(model, X_train, X_test, y_train, y_test, task, scaler, reference=False):
+    """Fit ``model`` and score it; a ``reference`` model gets only the downstream score."""
     t0 = time.perf_counter()
     model.fit(X_train)
     fit_s = time.perf_counter() - t0
     Z_train, Z_test = model.transform(X_train), model.transform(X_test)
-    if scaler is None:  # mixed-type table: no common reconstruction scale
+    if scaler is None or reference:  # mixed table: no common reconstruction scale
         mse = float("nan")
     else:
         X_rec = model.inverse_transform(Z_test)
         mse = float(np.mean((scaler.transform(X_rec) - scaler.transform(X_test)) ** 2))
     if scaler is None and not hasattr(model, "n_active_components_"):
-        loglik = float("nan")  # PCA on one-hot columns: not a density of the table
+        loglik = median = worst = float("nan")  # PCA on one-hot: not a density
+    elif reference:  # FactorAnalysis, or PCA on standardized columns: not reported
+        loglik = median = worst = float("nan")
     else:
-        loglik = float(model.score(X_test))
+        per_row = model.score_samples(X_test)
+        loglik = float(np.mean(per_row))
+        median, worst = float(np.median(per_row)), float(np.min(per_row))
     if task == "classification":
         head = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
     else:
         head = make_pipeline(StandardScaler(), Ridge())
     downstream = float(head.fit(Z_train, y_train).score(Z_test, y_test))
-    return {"recon_mse": mse, "test_loglik": loglik,
-            "downstream": downstream, "fit_s": fit_s}
+    return {"recon_mse": mse, "test_loglik": loglik, "test_loglik_median": median,
+            "test_loglik_worst": worst, "downstream": downstream, "fit_s": fit_s}
 
 
 def main(argv=None):
@@ -132,6 +162,14 @@ def main(argv=None):
     parser.add_argument("--variance-lr-scale", type=float, default=None,
                         help="learning-rate multiplier of the observation variances "
                              "(the class attribute _variance_lr_scale; default 1)")
+    parser.add_argument("--references", nargs="+", default=[], choices=list(REFERENCES),
+                        help="extra reference models on the numeric tables: fa "
+                             "(FactorAnalysis), pca_std (StandardScaler + PCA)")
+    parser.add_argument("--shared-scale", action="store_true",
+                        help="experiment, not an option of the estimator: the VAE "
+                             "divides every non-constant numeric column by one shared "
+                             "scale (root mean square of the per-column scales) "
+                             "instead of its own")
     parser.add_argument("--out", default="reduce", help="results file stem")
     args = parser.parse_args(argv)
     vae_params = {} if args.free_bits is None else {"free_bits": args.free_bits}
@@ -143,6 +181,8 @@ def main(argv=None):
         vae_params["init"] = args.init
     if args.variance_lr_scale is not None:
         VAETransformer._variance_lr_scale = args.variance_lr_scale
+    if args.shared_scale:
+        _patch_shared_scale()
 
     rows = []
     for name in args.datasets:
@@ -156,14 +196,18 @@ def main(argv=None):
             for k in args.components:
                 if k >= X.shape[1]:
                     continue
+                refs = [] if name in MIXED else [
+                    (ref, REFERENCES[ref](k, seed)) for ref in args.references]
                 for model_name, model in [
+                    *refs,
                     ("PCA", pca_for(X_train, k, seed)),
                     ("VAE", VAETransformer(n_components=k, random_state=seed, **vae_params,
                                            # as the PCA pipeline's OneHotEncoder:
                                            handle_unknown="ignore" if name in MIXED
                                            else "error")),
                 ]:
-                    res = evaluate(model, X_train, X_test, y_train, y_test, task, scaler)
+                    res = evaluate(model, X_train, X_test, y_train, y_test, task, scaler,
+                                   reference=model_name in REFERENCES)
                     res.update(dataset=name, seed=seed, n_components=k, model=model_name,
                                task=task)
                     if model_name == "VAE":
@@ -187,7 +231,12 @@ def main(argv=None):
     summary = []
     for (dataset, k), by_model in table.items():
         p, v = by_model["PCA"], by_model["VAE"]
+        extra = {f"{ref}_downstream": mean(by_model[ref], "downstream")
+                 for ref in args.references if ref in by_model}
         summary.append({
+            **extra,
+            "vae_test_loglik_median": mean(v, "test_loglik_median"),
+            "vae_test_loglik_worst": float(np.min([r["test_loglik_worst"] for r in v])),
             "dataset": dataset, "n_components": k, "task": p[0]["task"],
             **{f"{m}_{f}": mean(rs, f) for m, rs in (("pca", p), ("vae", v))
                for f in ("recon_mse", "test_loglik", "downstream", "fit_s")},
@@ -200,8 +249,8 @@ def main(argv=None):
     free_bits = sorted({r["free_bits"] for r in rows if r["model"] == "VAE"})
     init = sorted({r["init"] for r in rows if r["model"] == "VAE"})
     (RESULTS / f"{args.out}.json").write_text(json.dumps(
-        {"seeds": args.seeds, "free_bits": free_bits, "init": init, "rows": rows,
-         "summary": summary},
+        {"seeds": args.seeds, "free_bits": free_bits, "init": init,
+         "shared_scale": args.shared_scale, "rows": rows, "summary": summary},
         indent=2))
     lines = [
         f"Held-out (25%) results, mean over seeds {args.seeds}; VAE `free_bits={free_bits}`, "
@@ -225,6 +274,18 @@ def main(argv=None):
             f"{s['vae_downstream_std']:.3f} | {s['vae_n_active']:.1f} | "
             f"{s['vae_min_kl']:.2f} | {s['pca_fit_s']:.2f} | {s['vae_fit_s']:.1f} |"
         )
+    lines += ["", "VAE held-out log-likelihood per row: median (mean over seeds) and worst "
+              "row (over seeds)" + (", and the reference models' downstream score"
+                                    if args.references else "") + ".", "",
+              "| dataset | k | median | worst | "
+              + " | ".join(f"downstream {r}" for r in args.references) + " |",
+              "|---|---|---|---|" + "---|" * len(args.references)]
+    for s in summary:
+        refs = " | ".join(f"{s[f'{r}_downstream']:.3f}" if f"{r}_downstream" in s else "-"
+                          for r in args.references)
+        lines.append(f"| {s['dataset']} | {s['n_components']} | "
+                     f"{s['vae_test_loglik_median']:.1f} | {s['vae_test_loglik_worst']:.1f} | "
+                     f"{refs} |")
     (RESULTS / f"{args.out}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
