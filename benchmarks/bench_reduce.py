@@ -93,10 +93,28 @@ def pca_for(X, k, seed):
     return make_pipeline(encode, PCA(n_components=k, random_state=seed))
 
 
+def _pca_quantile(k, seed):
+    """PCA on the mixed table as the VAE encodes it: continuous columns through a
+    quantile-to-normal map, categorical columns one-hot."""
+    from sklearn.compose import make_column_selector, make_column_transformer
+    from sklearn.preprocessing import OneHotEncoder, QuantileTransformer
+
+    encode = make_column_transformer(
+        (QuantileTransformer(output_distribution="normal", n_quantiles=1000,
+                             random_state=seed),
+         make_column_selector(dtype_exclude="category")),
+        (OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+         make_column_selector(dtype_include="category")))
+    return make_pipeline(encode, PCA(n_components=k, random_state=seed))
+
+
+# Reference models (downstream score only): name -> (factory, for mixed tables?).
 REFERENCES = {
-    "fa": lambda k, seed: FactorAnalysis(n_components=k, random_state=seed),
-    "pca_std": lambda k, seed: make_pipeline(StandardScaler(),
-                                             PCA(n_components=k, random_state=seed)),
+    "fa": (lambda k, seed: FactorAnalysis(n_components=k, random_state=seed), False),
+    "pca_std": (lambda k, seed: make_pipeline(StandardScaler(),
+                                              PCA(n_components=k, random_state=seed)),
+                False),
+    "pca_quantile": (_pca_quantile, True),
 }
 
 
@@ -163,8 +181,11 @@ def main(argv=None):
                         help="learning-rate multiplier of the observation variances "
                              "(the class attribute _variance_lr_scale; default 1)")
     parser.add_argument("--references", nargs="+", default=[], choices=list(REFERENCES),
-                        help="extra reference models on the numeric tables: fa "
-                             "(FactorAnalysis), pca_std (StandardScaler + PCA)")
+                        help="extra reference models (downstream score only): on the "
+                             "numeric tables fa (FactorAnalysis) and pca_std "
+                             "(StandardScaler + PCA); on the mixed table pca_quantile "
+                             "(PCA on quantile-to-normal continuous and one-hot "
+                             "categorical columns, the VAE's own encoding)")
     parser.add_argument("--shared-scale", action="store_true",
                         help="experiment, not an option of the estimator: the VAE "
                              "divides every non-constant numeric column by one shared "
@@ -196,8 +217,8 @@ def main(argv=None):
             for k in args.components:
                 if k >= X.shape[1]:
                     continue
-                refs = [] if name in MIXED else [
-                    (ref, REFERENCES[ref](k, seed)) for ref in args.references]
+                refs = [(ref, REFERENCES[ref][0](k, seed)) for ref in args.references
+                        if REFERENCES[ref][1] == (name in MIXED)]
                 for model_name, model in [
                     *refs,
                     ("PCA", pca_for(X_train, k, seed)),
