@@ -298,15 +298,15 @@ def main(argv=None):
     lines += ["", "VAE held-out log-likelihood per row: median (mean over seeds) and worst "
               "row (over seeds)" + (", and the reference models' downstream score"
                                     if args.references else "") + ".", "",
-              "| dataset | k | median | worst | "
-              + " | ".join(f"downstream {r}" for r in args.references) + " |",
+              "| dataset | k | median | worst |"
+              + "".join(f" downstream {r} |" for r in args.references),
               "|---|---|---|---|" + "---|" * len(args.references)]
     for s in summary:
-        refs = " | ".join(f"{s[f'{r}_downstream']:.3f}" if f"{r}_downstream" in s else "-"
-                          for r in args.references)
+        refs = "".join(f" {s[f'{r}_downstream']:.3f} |" if f"{r}_downstream" in s else " - |"
+                       for r in args.references)
         lines.append(f"| {s['dataset']} | {s['n_components']} | "
-                     f"{s['vae_test_loglik_median']:.1f} | {s['vae_test_loglik_worst']:.1f} | "
-                     f"{refs} |")
+                     f"{s['vae_test_loglik_median']:.1f} | {s['vae_test_loglik_worst']:.1f} |"
+                     f"{refs}")
     (RESULTS / f"{args.out}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

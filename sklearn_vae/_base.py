@@ -157,27 +157,20 @@ def _latent_diagnostics(module, values, mask, seed, cond=None):
     return kl, np.asarray(active, dtype=bool)
 
 
-def _lattice_variance_floor(layout, values, mask, constant=None):
+def _lattice_variance_floor(layout, values, mask):
     """Per-column variance floors: the dequantization noise of discrete columns.
 
     A Gaussian fitted to a column that takes few distinct values (counts,
     codes, 0/1 flags, image pixels) can shrink its variance towards 0 on the
-    lattice of values, and one such column then dominates every score (a step
-    of one unit costs thousands of nats). Its floor is the variance of uniform
-    noise over the column's smallest step between distinct training values,
-    ``step^2 / 12`` (in the standardized units the network sees), so its
-    contribution stays bounded; continuous columns (tiny steps) keep the
-    global floor of 1e-3.
-
-    A column with one observed value has no step and no spread to learn: the
-    network fits it exactly, and with the global floor one held-out value off
-    the constant costs hundreds of nats per unit squared. ``constant`` (when
-    given) is its floor instead; the schema gives such a column scale 1, so
-    ``constant=1.0`` is a variance of one unit of the column.
+    lattice of values, and one such column then dominates every score and the
+    training objective (a step of one unit costs thousands of nats). Its floor
+    is the variance of uniform noise over the column's smallest step between
+    distinct training values, ``step^2 / 12`` (in the standardized units the
+    network sees), so its contribution stays bounded; continuous columns (tiny
+    steps) and constant columns (no step) keep the global floor of 1e-3.
     """
     n_cont = layout.n_continuous
     floor = np.full(n_cont, 1e-3)
-    found = np.zeros(n_cont, dtype=bool)
     if n_cont and len(values) > 1:
         # The smallest step between distinct observed values of each column:
         # the smallest positive gap of its sorted values (missing entries sort
@@ -189,8 +182,6 @@ def _lattice_variance_floor(layout, values, mask, constant=None):
         found = np.isfinite(gaps)
         floor[found] = np.maximum(floor[found],
                                   gaps[found].astype(np.float64) ** 2 / 12.0)
-    if constant is not None:
-        floor[~found] = np.maximum(floor[~found], constant)
     return floor
 
 

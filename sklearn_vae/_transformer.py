@@ -24,14 +24,13 @@ class VAETransformer(TransformerMixin, _BaseVAE):
     ``score_samples`` gives each row's log-likelihood and ``sample`` draws new
     rows. Takes numeric arrays or pandas DataFrames of mixed types: each
     column gets its own likelihood, Gaussian for continuous columns (with a
-    learned variance, floored so that no column can make the likelihood
-    explode: a column on a lattice of values (counts, pixels, codes) keeps at
-    least the variance of uniform noise over its smallest step, a column
-    constant in training one unit of its own scale), Bernoulli for binary
-    columns (bool, or two levels) and softmax for categorical columns
-    (category, object or string dtype, or those named in
-    ``categorical_features``). Continuous columns are standardized when
-    every column is numeric (arrays and DataFrames alike); in a mixed table
+    learned variance with a floor: 1e-3 in standardized units, and for a
+    column on a lattice of values (counts, pixels, codes) the variance of
+    uniform noise over its smallest step, so a discrete column cannot make
+    the likelihood explode), Bernoulli for binary columns (bool, or two
+    levels) and softmax for categorical columns (category, object or string
+    dtype, or those named in ``categorical_features``). Continuous columns
+    are standardized when every column is numeric (arrays and DataFrames alike); in a mixed table
     they go through a quantile-to-normal map, robust to heavy tails and
     spikes. A model fit on a DataFrame decodes
     (``inverse_transform``, ``sample``) to a DataFrame with the same columns,
@@ -316,8 +315,8 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         return float(self.free_bits)
 
     def _module_options(self, layout, values, mask):
-        """Variance floors of discrete and constant columns (``_lattice_variance_floor``)."""
-        return {"min_variance": _lattice_variance_floor(layout, values, mask, constant=1.0)}
+        """Variance floors of discrete columns (``_lattice_variance_floor``)."""
+        return {"min_variance": _lattice_variance_floor(layout, values, mask)}
 
     @property
     def _pca_init(self):

@@ -158,3 +158,16 @@ def test_vae_imputer_errors():
     imp = VAEImputer(**FAST).fit(X_missing)
     with pytest.raises(ValueError, match="features"):
         imp.transform(X_missing[:, :3])
+
+
+def test_vae_imputer_floors_the_variance_of_discrete_columns():
+    # A column on the lattice 0, 2, 4 keeps at least the variance of uniform noise over
+    # one step ((2 / std)^2 / 12, standardized), measured on its observed entries;
+    # the continuous column keeps the global 1e-3.
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=200), 2.0 * rng.integers(0, 3, 200)])
+    X[rng.random(200) < 0.2, 1] = np.nan
+    imp = VAEImputer(max_iter=2, hidden_layer_sizes=(8,), random_state=0).fit(X)
+    floor = imp.module_.min_variance.numpy()
+    np.testing.assert_allclose(floor, [1e-3, (2.0 / np.nanstd(X[:, 1])) ** 2 / 12],
+                               rtol=1e-5)
