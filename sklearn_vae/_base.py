@@ -230,6 +230,7 @@ class _BaseVAE(BaseEstimator):
         return TabularSchema(
             categorical_features=getattr(self, "categorical_features", "from_dtype"),
             handle_unknown=self._handle_unknown(),
+            scaling=getattr(self, "scaling", "column"),
         )
 
     def _handle_unknown(self):

@@ -303,7 +303,8 @@ class _Standard:
 
     def fit(self, x):
         x = x[~np.isnan(x)]
-        if len(x) == 0 or x.min() == x.max():  # never observed, or constant
+        self.spread = not (len(x) == 0 or x.min() == x.max())
+        if not self.spread:  # never observed, or constant
             self.mean, self.scale = (float(x[0]) if len(x) else 0.0), 1.0
             return self
         e = _pow2_exponent(x)
@@ -357,9 +358,9 @@ class _Standard:
         # A spread between subnormals can round to 0 when scaled back.
         scales = np.where(spread, np.maximum(np.ldexp(std, e), np.nextafter(0.0, 1.0)), 1.0)
         out = []
-        for m, sc in zip(means.tolist(), scales.tolist()):
+        for m, sc, sp in zip(means.tolist(), scales.tolist(), spread.tolist()):
             t = cls.__new__(cls)
-            t.mean, t.scale = m, sc
+            t.mean, t.scale, t.spread = m, sc, sp
             out.append(t)
         return out
 
@@ -522,13 +523,20 @@ class TabularSchema:
         Transform of continuous columns. "auto" quantile-normalizes them in
         mixed tables (with a binary or categorical column) and standardizes
         all-numeric input (arrays and DataFrames alike).
+    scaling : {"column", "shared"}
+        With standardized columns: each column divided by its own standard
+        deviation ("column"), or every continuous column by one shared scale,
+        the root mean square of the columns' standard deviations ("shared":
+        for columns that share one unit, such as pixels). "shared" is an
+        error on a table whose continuous columns get the quantile map.
     """
 
     def __init__(self, categorical_features="from_dtype", handle_unknown="error",
-                 continuous="auto"):
+                 continuous="auto", scaling="column"):
         self.categorical_features = categorical_features
         self.handle_unknown = handle_unknown
         self.continuous = continuous
+        self.scaling = scaling
 
     # -- fit -----------------------------------------------------------------
     def _categorical_mask(self, names, n_features, families):
@@ -665,6 +673,12 @@ class TabularSchema:
             for spec, transform in zip(continuous, _Standard.fit_columns(block)):
                 spec.__dict__.pop("values")
                 spec.transform = transform
+        if getattr(self, "scaling", "column") == "shared" and method != "standard":
+            raise ValueError(
+                "scaling='shared' divides standardized continuous columns by one "
+                "scale, but this table has binary or categorical columns, whose "
+                "continuous columns go through a quantile-to-normal map instead. "
+                "Use scaling='column' (the default) for mixed tables.")
         for spec in continuous:
             if "values" in spec.__dict__:
                 values = spec.__dict__.pop("values")
@@ -672,6 +686,14 @@ class TabularSchema:
                     values = _as_float(X[:, spec.index], spec.index)
                 spec.transform = (_QuantileNormal() if method == "quantile"
                                   else _Standard()).fit(values)
+        if getattr(self, "scaling", "column") == "shared" and continuous:
+            # One unit for every column: the root mean square of the spread
+            # columns' standard deviations (constant columns have none).
+            spread = [s.transform.scale for s in continuous if s.transform.spread]
+            if spread:
+                shared = float(np.sqrt(np.mean(np.square(spread))))
+                for spec in continuous:
+                    spec.transform.scale = shared
 
         order = [s for kind in (CONTINUOUS, BINARY, CATEGORICAL) for s in specs if s.kind == kind]
         self.specs_ = specs

@@ -163,6 +163,22 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         log-likelihood better (-35.8 vs -37.0 nats; PCA -39.9) and fits no
         slower (1.7 s vs 2.2 s). See ``docs/reduction.md`` for the report
         tables.
+    scaling : {"column", "shared"}, default="column"
+        How the continuous columns of all-numeric input are standardized:
+        each by its own standard deviation ("column"), or all by one shared
+        scale, the root mean square of their standard deviations ("shared").
+        The model's likelihood gives every column its own noise variance, so
+        it does not care which; the PCA start and the training path do, and
+        with them the codes as features. "shared" keeps the columns' relative
+        scales as raw-data PCA does, for tables whose columns share one unit
+        (pixels, spectra, sensor arrays): on ``load_digits`` at
+        ``n_components=10`` (3 seeds) LogisticRegression on the codes scored
+        0.934 ± 0.005 (PCA 0.942 ± 0.012, "column" 0.904 ± 0.009) at a
+        held-out log-likelihood of -124.1 nats per row ("column" -109.5, PCA
+        -160.5). Not for columns in different units: on breast cancer it
+        scored 0.939 instead of 0.977 at ``n_components=10``, with 5 of the
+        10 dimensions active. An error on mixed tables (their continuous
+        columns get a quantile-to-normal map instead).
 
     Attributes
     ----------
@@ -256,6 +272,7 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         "free_bits": [Interval(Real, 0, None, closed="left")],
         "conditional": ["boolean"],
         "init": [StrOptions({"pca", "random"})],
+        "scaling": [StrOptions({"column", "shared"})],
     }
 
     def __init__(
@@ -284,6 +301,7 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         handle_unknown="error",
         conditional=False,
         init="pca",
+        scaling="column",
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -308,6 +326,7 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         self.handle_unknown = handle_unknown
         self.conditional = conditional
         self.init = init
+        self.scaling = scaling
 
     _warn_wide_latent = True  # n_components is a reduction target, as PCA's
 

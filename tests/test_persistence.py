@@ -75,6 +75,7 @@ def X_missing():
 
 @pytest.mark.parametrize("est", [
     VAETransformer(**FAST),
+    VAETransformer(scaling="shared", **FAST),
     VAETransformer(early_stopping=False, random_state=np.random.RandomState(3),
                    max_iter=2, hidden_layer_sizes=(8, 4), device=torch.device("cpu")),
     VAEImputer(add_indicator=True, keep_empty_features=True, n_train_samples=2,

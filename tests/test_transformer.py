@@ -305,3 +305,32 @@ def test_vae_transformer_floors_the_variance_of_discrete_columns():
     floor = vae.module_.min_variance.numpy()
     np.testing.assert_allclose(floor, [1e-3, (2.0 / X[:, 1].std()) ** 2 / 12, 1e-3],
                                rtol=1e-5)
+
+
+def test_vae_transformer_shared_scaling_keeps_the_columns_relative_scales():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 3)) * [1.0, 10.0, 3.0] + [0.0, 5.0, -2.0]
+    X = np.column_stack([X, np.full(150, 7.0)])  # and a constant column
+    column = VAETransformer(**FAST).fit(X)
+    shared = VAETransformer(scaling="shared", **FAST).fit(X)
+    np.testing.assert_allclose(column.schema_.scale_, [*X[:, :3].std(axis=0), 1.0])
+    rms = np.sqrt(np.mean(X[:, :3].var(axis=0)))  # over the columns with a spread
+    np.testing.assert_allclose(shared.schema_.scale_, [rms] * 4)
+    np.testing.assert_allclose(shared.schema_.mean_, X.mean(axis=0))
+    # The model sees column 1 ten times as wide as column 0, as PCA would.
+    encoded = shared.schema_.encode(X)[0]
+    ratio = encoded[:, 1].std() / encoded[:, 0].std()
+    np.testing.assert_allclose(ratio, X[:, 1].std() / X[:, 0].std(), rtol=1e-6)
+    # Decoding goes back to the data's units.
+    assert abs(shared.inverse_transform(shared.transform(X)).mean(axis=0)[1] - 5.0) < 2.0
+
+
+def test_vae_transformer_shared_scaling_is_an_error_on_a_mixed_table():
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"x": np.linspace(0.0, 1.0, 40),
+                       "c": pd.Categorical(["a", "b"] * 20)})
+    with pytest.raises(ValueError, match="scaling='shared'.*quantile-to-normal.*"
+                                         "scaling='column'"):
+        VAETransformer(scaling="shared", **FAST).fit(df)
+    with pytest.raises(InvalidParameterError, match="scaling"):
+        VAETransformer(scaling="global").fit(np.ones((10, 2)))
