@@ -262,8 +262,10 @@ class _BaseVAE(BaseEstimator):
 
         ``layout`` is the schema's column layout, ``values`` and ``mask`` the
         encoded training rows (numpy); the schema is not yet set on ``self``.
+        Every estimator floors the variance of discrete columns at their
+        dequantization noise (:func:`_lattice_variance_floor`).
         """
-        return {}
+        return {"min_variance": _lattice_variance_floor(layout, values, mask)}
 
     def _resolve_max_steps(self, steps_per_epoch, n_values=None):
         """The step budget of this fit (``max_steps``; subclasses may resolve "auto").

@@ -12,7 +12,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from ._base import _BaseVAE, _lattice_variance_floor, atomic_fit
+from ._base import _BaseVAE, atomic_fit
 from ._dask import blockwise, is_dask_collection
 
 
@@ -450,10 +450,6 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
             epochs = max(1.0, epochs * shrink)
             high = max(min(high, self._AUTO_WIDE_CAP), round(high * shrink))
         return int(min(high, max(low, math.ceil(epochs * steps_per_epoch))))
-
-    def _module_options(self, layout, values, mask):
-        """Per-column variance floors: see :func:`_lattice_variance_floor`."""
-        return {"min_variance": _lattice_variance_floor(layout, values, mask)}
 
     def _extra_callbacks(self, max_epochs, steps_per_epoch=None, max_steps=None):
         from ._training import TrimWarmup

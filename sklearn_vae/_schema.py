@@ -673,7 +673,8 @@ class TabularSchema:
             for spec, transform in zip(continuous, _Standard.fit_columns(block)):
                 spec.__dict__.pop("values")
                 spec.transform = transform
-        if getattr(self, "scaling", "column") == "shared" and method != "standard":
+        shared_scale = getattr(self, "scaling", "column") == "shared"
+        if shared_scale and method != "standard":
             raise ValueError(
                 "scaling='shared' divides standardized continuous columns by one "
                 "scale, but this table has binary or categorical columns, whose "
@@ -686,7 +687,7 @@ class TabularSchema:
                     values = _as_float(X[:, spec.index], spec.index)
                 spec.transform = (_QuantileNormal() if method == "quantile"
                                   else _Standard()).fit(values)
-        if getattr(self, "scaling", "column") == "shared" and continuous:
+        if shared_scale and continuous:
             # One unit for every column: the root mean square of the spread
             # columns' standard deviations (constant columns have none).
             spread = [s.transform.scale for s in continuous if s.transform.spread]

@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
-from ._base import _BaseVAE, _lattice_variance_floor, _output_dtype, atomic_fit
+from ._base import _BaseVAE, _output_dtype, atomic_fit
 from ._dask import blockwise
 from ._schema import _MAX_ENCODED
 from .utils import saturating_cast
@@ -332,10 +332,6 @@ class VAETransformer(TransformerMixin, _BaseVAE):
 
     def _free_bits(self):
         return float(self.free_bits)
-
-    def _module_options(self, layout, values, mask):
-        """Variance floors of discrete columns (``_lattice_variance_floor``)."""
-        return {"min_variance": _lattice_variance_floor(layout, values, mask)}
 
     @property
     def _pca_init(self):
