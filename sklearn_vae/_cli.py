@@ -277,8 +277,17 @@ def _sample_command(args):
     est = _load_model(args.model, command="sample")
     given = _parse_given(est, args.given) if args.given else None
     posterior_of = _read_table(args.posterior_of) if args.posterior_of else None
+    extra = {}
+    if args.bandwidth != "auto":
+        if posterior_of is None:
+            _fail("--bandwidth smooths the codes of --posterior-of; pass "
+                  "--posterior-of TABLE as well.")
+        try:
+            extra["bandwidth"] = float(args.bandwidth)
+        except ValueError:
+            _fail(f"--bandwidth must be 'auto' or a number >= 0, got {args.bandwidth!r}.")
     rows = est.sample(args.n_samples, random_state=args.random_state, given=given,
-                      posterior_of=posterior_of)
+                      posterior_of=posterior_of, **extra)
     if not isinstance(rows, pd.DataFrame):
         rows = pd.DataFrame(rows, columns=[str(c) for c in getattr(
             est, "feature_names_in_", [f"x{i}" for i in range(est.n_features_in_)])])
@@ -364,6 +373,11 @@ def _add_model_commands(sub):
     p.add_argument("--posterior-of", default=None, metavar="TABLE",
                    help="draw codes from the posteriors of this table's rows (usually "
                         "the training table) instead of N(0, I): closer marginals")
+    p.add_argument("--bandwidth", default="auto", metavar="auto|H",
+                   help="with --posterior-of: widen each row's posterior by this kernel "
+                        "(in units of each code dimension's spread); 'auto' (default) "
+                        "picks it by leave-one-out likelihood, 0 keeps the posteriors "
+                        "as they are (rows closer to single rows of the table)")
     p.add_argument("--random-state", type=int, default=0)
 
 

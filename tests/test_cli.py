@@ -128,6 +128,17 @@ def test_cli_fit_then_transform_score_sample_with_a_model_file(table_csv, tmp_pa
     assert (rows["city"] == expected["city"]).all()
     np.testing.assert_allclose(rows["hours"], expected["hours"], rtol=1e-6)
 
+    assert main(["sample", "--model", str(model), "-n", "5", "--random-state", "3",
+                 "--posterior-of", str(path), "--bandwidth", "0"]) == 0
+    rows = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    expected = vae.sample(5, random_state=3, posterior_of=pd.read_csv(path), bandwidth=0.0)
+    np.testing.assert_allclose(rows["hours"], expected["hours"], rtol=1e-6)
+    for argv, message in ((["--bandwidth", "0.5"], "pass --posterior-of TABLE"),
+                          (["--posterior-of", str(path), "--bandwidth", "wide"],
+                           "--bandwidth must be 'auto' or a number >= 0, got 'wide'")):
+        with pytest.raises(SystemExit, match=message):
+            main(["sample", "--model", str(model), *argv])
+
 
 def test_cli_parquet_in_and_out(table_csv, tmp_path):
     import pandas as pd

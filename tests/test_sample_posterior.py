@@ -3,8 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import norm
 
-from sklearn_vae import VAETransformer
+from sklearn_vae import VAETransformer, _kde
+from sklearn_vae._kde import BANDWIDTH_GRID, SmoothedPosterior
 
 TINY = dict(hidden_layer_sizes=(32,), max_iter=100, learning_rate_init=1e-2, random_state=0)
 
@@ -106,3 +108,95 @@ def test_posterior_of_rows_with_missing_entries():
     rows = model.sample(100, random_state=0, posterior_of=holes)
     assert not np.isnan(rows).any()
     assert np.mean(rows[:, 1] > 0) > 0.9  # column 1 follows column 0's cluster
+
+
+# -- bandwidth: the aggregate posterior smoothed as a kernel density estimate --------
+
+def test_bandwidth_zero_draws_each_rows_posterior(vae):
+    model, X = vae
+    mu, sd = model._posterior_codes(model._validate_for_inference(X[:40]))
+    codes = SmoothedPosterior(mu, sd, random_state=0)
+    pick = np.array([0, 3, 3, 7])
+    eps = np.random.RandomState(0).standard_normal((4, 2))
+    # The codes sample(posterior_of=..., bandwidth=0) decodes: mu + sd * eps.
+    np.testing.assert_array_equal(codes.draw(pick, 0.0, eps), mu[pick] + sd[pick] * eps)
+    # A bandwidth widens each row's posterior by its own kernel: b * radius * spread.
+    radius = codes.radius(pick)
+    spread = np.sqrt(mu.var(axis=0) + np.mean(sd ** 2, axis=0))
+    np.testing.assert_allclose(
+        codes.draw(pick, 0.5, eps),
+        mu[pick] + np.sqrt(sd[pick] ** 2 + (0.5 * radius[:, None] * spread) ** 2) * eps)
+
+
+def test_radius_is_the_distance_to_the_tenth_nearest_other_code():
+    rng = np.random.RandomState(0)
+    mu, sd = rng.normal(size=(50, 3)) * [1.0, 2.0, 0.5], np.full((50, 3), 0.1)
+    codes = SmoothedPosterior(mu, sd, random_state=0)
+    scaled = mu / codes.spread
+    dist = np.sqrt(((scaled[:, None] - scaled[None]) ** 2).sum(-1))
+    np.fill_diagonal(dist, np.inf)
+    expected = np.sort(dist, axis=1)[:, _kde._NEIGHBOURS - 1] / np.sqrt(3)
+    np.testing.assert_allclose(codes.radius(np.arange(50)), expected)
+    # One row: no neighbour, no kernel, bandwidth 0.
+    single = SmoothedPosterior(mu[:1], sd[:1], random_state=0)
+    assert single.radius(np.array([0]))[0] == 0.0 and single.select() == 0.0
+
+
+def test_leave_one_out_curve_matches_a_direct_computation():
+    rng = np.random.RandomState(0)
+    mu, sd = rng.normal(size=(30, 2)), rng.uniform(0.1, 0.5, size=(30, 2))
+    grid = [0.0, 0.7]
+    codes = SmoothedPosterior(mu, sd, random_state=4)
+    radius = codes.radius(np.arange(30))
+    curve = codes.leave_one_out_curve(grid)
+    # The same query draws (the RNG's next numbers), scored term by term.
+    rs = np.random.RandomState(4)
+    z = mu + sd * rs.standard_normal((30, 2))
+    for b, got in zip(grid, curve):
+        var = sd ** 2 + (b * radius[:, None] * codes.spread) ** 2
+        per_row = []
+        for j in range(30):
+            dens = [np.prod(norm.pdf(z[j], mu[i], np.sqrt(var[i]))) for i in range(30) if i != j]
+            per_row.append(np.log(np.mean(dens)))
+        assert got == pytest.approx(np.mean(per_row), rel=1e-9)
+
+
+def test_selected_bandwidth_smooths_sharp_codes_and_leaves_wide_ones():
+    rng = np.random.RandomState(0)
+    mu = rng.normal(size=(2000, 2))
+    sharp = SmoothedPosterior(mu, np.full_like(mu, 1e-3), random_state=0)
+    # Sharp posteriors: the codes' own scatter is the density, and a kernel
+    # about as wide as the gaps between neighbouring codes is right.
+    b = sharp.select()
+    assert 0.25 < b < 4
+    # The coarse-to-fine search finds the full grid's choice.
+    assert b == BANDWIDTH_GRID[int(np.argmax(sharp.leave_one_out_curve()))]
+    # Posteriors as wide as the prior with means at 0: the mixture already is
+    # N(0, I), the density of the codes, and any widening makes it worse.
+    wide = SmoothedPosterior(0.01 * rng.normal(size=(500, 2)), np.ones((500, 2)),
+                             random_state=0)
+    assert wide.select() == 0.0
+
+
+def test_auto_bandwidth_rows_are_no_closer_to_the_table_than_zero_bandwidth(vae):
+    model, X = vae
+    exact = model.sample(1000, random_state=0, posterior_of=X, bandwidth=0.0)
+    auto = model.sample(1000, random_state=0, posterior_of=X)
+    assert auto.shape == exact.shape == (1000, 2)
+
+    def nearest(S):
+        d = np.sqrt(((S[:, None, :] - X[None]) ** 2).sum(-1))
+        return np.median(d.min(axis=1))
+
+    assert nearest(auto) >= nearest(exact)
+    # Still the two clusters, not the gap between them.
+    assert np.mean(np.abs(auto[:, 0]) < 1.5) < 0.05
+
+
+def test_bandwidth_errors(vae):
+    model, X = vae
+    for bad in (-0.1, "scott", True, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="bandwidth must be 'auto' or a float >= 0"):
+            model.sample(5, posterior_of=X, bandwidth=bad)
+    with pytest.raises(ValueError, match="Pass posterior_of"):
+        model.sample(5, bandwidth=0.3)
