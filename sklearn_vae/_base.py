@@ -1064,7 +1064,7 @@ class _BaseVAE(BaseEstimator):
         real held-out rows' 0.90; ``bandwidth=0`` 0.011, 0.015, 0.015 and
         0.981, but DCR 0.38: rows much nearer single training rows than new
         real rows would be. Choosing the bandwidth costs seconds on large
-        tables (about 4 s for Adult's 26,048 rows, against 0.3 s with 0).
+        tables (4.5 to 5 s for Adult's 26,048 rows, against 0.3 s with 0).
 
         With ``given``, rows are drawn from ``p(x_rest | x_given)`` instead:
         "rows like these, with ``sex == "Female"`` and ``age == 30``". Each
