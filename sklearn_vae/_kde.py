@@ -55,21 +55,31 @@ def code_spread(mu, sd):
     return np.sqrt(mu.var(axis=0) + np.mean(sd ** 2, axis=0))
 
 
+#: Queries scored at once by :func:`_mixture_loglik` (its working memory is
+#: about three float64 arrays of this many rows times the mixture's components:
+#: 60 MB with 10,000 components).
+_QUERY_CHUNK = 250
+
+
 def _mixture_loglik(z, mu, var, exclude=None):
     """Mean over ``z`` of log ``mean_i N(z; mu_i, diag(var_i))``.
 
     ``exclude[j]`` is the component left out for query ``j`` (leave-one-out).
     """
     inv = 1.0 / var
-    # -0.5 * sum_d (z_d - mu_id)^2 / var_id - 0.5 * sum_d log(2 pi var_id), as matmuls.
-    ll = (-0.5 * (z ** 2) @ inv.T + z @ (mu * inv).T
-          - 0.5 * (np.sum(mu ** 2 * inv, axis=1) + np.sum(np.log(2 * np.pi * var), axis=1)))
-    n = mu.shape[0]
-    if exclude is not None:
-        ll[np.arange(len(z)), exclude] = -np.inf
-        n -= 1
-    top = ll.max(axis=1, keepdims=True)
-    return float(np.mean(top[:, 0] + np.log(np.exp(ll - top).sum(axis=1)) - np.log(n)))
+    weighted = (mu * inv).T
+    const = -0.5 * (np.sum(mu ** 2 * inv, axis=1) + np.sum(np.log(2 * np.pi * var), axis=1))
+    n = mu.shape[0] - (exclude is not None)
+    total = 0.0
+    for start in range(0, len(z), _QUERY_CHUNK):
+        q = z[start:start + _QUERY_CHUNK]
+        # -0.5 sum_d (q_d - mu_id)^2 / var_id - 0.5 sum_d log(2 pi var_id), as matmuls.
+        ll = -0.5 * (q ** 2) @ inv.T + q @ weighted + const
+        if exclude is not None:
+            ll[np.arange(len(q)), exclude[start:start + _QUERY_CHUNK]] = -np.inf
+        top = ll.max(axis=1, keepdims=True)
+        total += float(np.sum(top[:, 0] + np.log(np.exp(ll - top).sum(axis=1))))
+    return total / len(z) - np.log(n)
 
 
 class SmoothedPosterior:
