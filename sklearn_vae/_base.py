@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 from skorch.helper import predefined_split
@@ -22,7 +23,7 @@ from ._inference import (
     run_chunks,
     single_cpu_thread,
 )
-from ._kde import SmoothedPosterior
+from ._kde import SmoothedPosterior, kernel_rows
 from ._schema import CONTINUOUS, TabularSchema, _pandas, check_tabular, is_dataframe
 from ._training import (
     BatchIterator,
@@ -1195,9 +1196,20 @@ class _BaseVAE(BaseEstimator):
             (n_samples, self.n_components))
         sample_rng = copy.deepcopy(rng)  # _sample draws as before bandwidths existed
         select_seed = draw_seed(rng)
-        codes = SmoothedPosterior(
-            *self._posterior_codes(X, cond=self._condition(y, n_rows, "sample")), select_seed)
-        z = codes.draw(pick, codes.select() if auto else bandwidth, eps)
+        if bandwidth == 0:  # each picked row's posterior as it is: only those are encoded
+            mu, sd = self._posterior_codes(_safe_indexing(X, pick),
+                                           cond=self._condition(y, n_samples, "sample"))
+            z = mu + eps * sd
+        else:
+            # The kernel's mixture: every row, or 50,000 of a larger table.
+            members = kernel_rows(n_rows, select_seed)
+            if len(members) < n_rows:
+                pick = rng.randint(0, len(members), n_samples)
+            codes = SmoothedPosterior(
+                *self._posterior_codes(_safe_indexing(X, members),
+                                       cond=self._condition(y, len(members), "sample")),
+                select_seed)
+            z = codes.draw(pick, codes.select() if auto else bandwidth, eps)
         return self._sample(n_samples, sample_rng, cond=self._condition(y, n_samples, "sample"),
                             z=z)
 

@@ -39,12 +39,13 @@ _NEIGHBOURS = 10
 #: Rows whose codes are scored in the leave-one-out selection; rows whose
 #: codes serve as neighbours and components in it; rows whose components make
 #: up the mixture drawn from (random subsets of larger tables, the second
-#: within the third). The bandwidth chosen on a subset carries over to the
-#: whole: each row's kernel is a multiple of its neighbour radius, which
-#: shrinks with more rows as the density estimate needs it to (in k
-#: dimensions the best kernel shrinks as n ** (-1 / (k + 4)), the radius as
-#: n ** (-1 / k); on Adult's 26,048 rows the leave-one-out choice was 1.0
-#: both on all rows and on 10,000).
+#: within the third; :func:`kernel_rows` picks the third, before encoding).
+#: The bandwidth chosen on a subset carries over to the whole: each row's
+#: kernel is a multiple of its neighbour radius, which shrinks with more
+#: rows as the density estimate needs it to (in k dimensions the best kernel
+#: shrinks as n ** (-1 / (k + 4)), the radius as n ** (-1 / k); on Adult's
+#: 26,048 rows the leave-one-out choice was 1.0 both on all rows and on
+#: 10,000).
 _MAX_QUERIES = 1000
 _MAX_SELECTION = 10000
 _MAX_COMPONENTS = 50000
@@ -91,13 +92,16 @@ class SmoothedPosterior:
     """
 
     def __init__(self, mu, sd, random_state):
+        if mu.shape[0] > _MAX_COMPONENTS:
+            raise ValueError(f"At most {_MAX_COMPONENTS} rows make up the mixture "
+                             f"(kernel_rows picks them); got {mu.shape[0]}.")
         self.mu, self.sd = mu, sd
         self.spread = code_spread(mu, sd)
         self.spread[self.spread == 0] = 1.0  # a constant code dimension: nothing to scale
         self._rng = np.random.RandomState(random_state)
         n = mu.shape[0]
         order = self._rng.permutation(n) if n > _MAX_SELECTION else np.arange(n)
-        self.components = order[:_MAX_COMPONENTS]
+        self.components = order
         self.selection = order[:_MAX_SELECTION]
         self._neighbours = {}
 
@@ -180,15 +184,18 @@ class SmoothedPosterior:
         """Codes of the rows ``pick``, each from its posterior widened by its kernel.
 
         ``eps`` is standard normal noise of shape ``(len(pick), k)``; with
-        ``bandwidth=0`` this is exactly a draw from each picked row's
-        posterior. With a bandwidth, the draws come from the mixture of the
-        component rows: in a table of more than ``_MAX_COMPONENTS`` rows the
-        picks are redrawn among them.
+        ``bandwidth=0`` this is exactly a draw from each picked row's posterior.
         """
         if bandwidth == 0:
             return self.mu[pick] + eps * self.sd[pick]
-        if len(self.components) < self.mu.shape[0]:
-            pick = self.components[self._rng.randint(len(self.components), size=len(pick))]
         rows, inverse = np.unique(pick, return_inverse=True)
         radius = self.radius(rows)[inverse]
         return self.mu[pick] + eps * np.sqrt(self._variance(pick, radius, bandwidth))
+
+
+def kernel_rows(n_rows, random_state):
+    """Which of ``n_rows`` rows make up the smoothed mixture: all, or a random
+    ``_MAX_COMPONENTS`` of a larger table (sorted). Only these are encoded."""
+    if n_rows <= _MAX_COMPONENTS:
+        return np.arange(n_rows)
+    return np.sort(np.random.RandomState(random_state).permutation(n_rows)[:_MAX_COMPONENTS])

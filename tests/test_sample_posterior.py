@@ -200,3 +200,30 @@ def test_bandwidth_errors(vae):
             model.sample(5, posterior_of=X, bandwidth=bad)
     with pytest.raises(ValueError, match="Pass posterior_of"):
         model.sample(5, bandwidth=0.3)
+
+
+def test_only_the_rows_needed_are_encoded(vae, monkeypatch):
+    model, X = vae
+    sizes = []
+    encode = type(model)._posterior_codes
+
+    def spy(self, rows, cond=None):
+        sizes.append(len(rows))
+        return encode(self, rows, cond=cond)
+
+    monkeypatch.setattr(type(model), "_posterior_codes", spy)
+    # bandwidth=0: the picked rows' posteriors only.
+    model.sample(5, random_state=0, posterior_of=X, bandwidth=0.0)
+    assert sizes == [5]
+    # A kernel: every row makes up the mixture...
+    model.sample(5, random_state=0, posterior_of=X)
+    assert sizes[-1] == len(X)
+    # ...or a random subset of a table larger than the cap, and only it is encoded.
+    monkeypatch.setattr(_kde, "_MAX_COMPONENTS", 100)
+    rows = model.sample(300, random_state=0, posterior_of=X, bandwidth=0.5)
+    assert sizes[-1] == 100 and rows.shape == (300, 2)
+    members = _kde.kernel_rows(len(X), random_state=3)
+    assert len(members) == 100 and len(np.unique(members)) == 100
+    assert np.all(np.diff(members) > 0) and members.max() < len(X)
+    with pytest.raises(ValueError, match="At most 100 rows make up the mixture"):
+        SmoothedPosterior(np.zeros((101, 2)), np.ones((101, 2)), random_state=0)
