@@ -1185,8 +1185,8 @@ class _BaseVAE(BaseEstimator):
         if not auto and (isinstance(bandwidth, bool) or not isinstance(bandwidth, Real)
                          or not 0 <= bandwidth < math.inf):
             raise ValueError(
-                f"sample: bandwidth must be 'auto' or a float >= 0 (in units of each "
-                f"code dimension's spread; 0 draws each row's posterior as it is), got "
+                f"sample: bandwidth must be 'auto' or a float >= 0 (a multiple of each "
+                f"row's neighbour radius; 0 draws each row's posterior as it is), got "
                 f"{bandwidth!r}.")
         X = self._validate_for_inference(rows)
         n_rows = _num_samples(X)

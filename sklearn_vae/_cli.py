@@ -374,8 +374,8 @@ def _add_model_commands(sub):
                    help="draw codes from the posteriors of this table's rows (usually "
                         "the training table) instead of N(0, I): closer marginals")
     p.add_argument("--bandwidth", default="auto", metavar="auto|H",
-                   help="with --posterior-of: widen each row's posterior by this kernel "
-                        "(in units of each code dimension's spread); 'auto' (default) "
+                   help="with --posterior-of: widen each row's posterior by a kernel of "
+                        "this multiple of the row's neighbour radius; 'auto' (default) "
                         "picks it by leave-one-out likelihood, 0 keeps the posteriors "
                         "as they are (rows closer to single rows of the table)")
     p.add_argument("--random-state", type=int, default=0)

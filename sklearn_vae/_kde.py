@@ -87,8 +87,9 @@ class SmoothedPosterior:
     """The aggregate posterior of rows ``(mu, sd)``, each component widened adaptively.
 
     ``mu``, ``sd``: the rows' posterior means and standard deviations
-    (float64, ``(n, k)``). ``random_state`` seeds the subsets of larger
-    tables and the leave-one-out draws.
+    (float64, ``(n, k)``, at most ``_MAX_COMPONENTS`` rows: every row is a
+    component of the mixture). ``random_state`` seeds the selection subset
+    of a larger table and the leave-one-out draws.
     """
 
     def __init__(self, mu, sd, random_state):
@@ -100,9 +101,9 @@ class SmoothedPosterior:
         self.spread[self.spread == 0] = 1.0  # a constant code dimension: nothing to scale
         self._rng = np.random.RandomState(random_state)
         n = mu.shape[0]
-        order = self._rng.permutation(n) if n > _MAX_SELECTION else np.arange(n)
-        self.components = order
-        self.selection = order[:_MAX_SELECTION]
+        self.components = np.arange(n)  # kernel_rows has already picked them
+        self.selection = (self._rng.permutation(n)[:_MAX_SELECTION] if n > _MAX_SELECTION
+                          else self.components)
         self._neighbours = {}
 
     def radius(self, rows, among=None):
