@@ -1043,7 +1043,11 @@ class _BaseVAE(BaseEstimator):
         """Draw rows from the generative model.
 
         ``z ~ N(0, I)``, then the decoder's distribution ``p(x|z)`` including
-        its observation noise, so sampled marginals match the data's.
+        its observation noise (not only its mean, which would be narrower than
+        the data). Prior codes also land where the decoder saw no training
+        code, so for a synthetic copy of a table pass the table as
+        ``posterior_of`` (below): on Adult it halved the marginals' distance
+        to real rows.
 
         With ``posterior_of`` (usually the training table), the codes come
         instead from the *aggregate posterior* of those rows, the mixture of
