@@ -38,7 +38,7 @@ import torch
 from bench_synth import TARGET, _vae, load_adult
 from sklearn.model_selection import train_test_split
 
-from sklearn_vae._kde import BANDWIDTH_GRID, SmoothedPosterior
+from sklearn_vae._kde import BANDWIDTH_GRID, SmoothedPosterior, mixture_log_density
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MULTIPLES = [0.0, 0.25, 0.354, 0.5, 0.707, 1.0, 1.414, 2.0, 2.828, 4.0]
@@ -51,27 +51,20 @@ def importance_terms(vae, frame, eps):
                                        need_params=False), dtype=np.float64)
     mu, sd = vae._posterior_codes(X)
     z = mu[:, None, :] + eps[None] * sd[:, None, :]
-    k = z.shape[-1]
-    log_prior = -0.5 * (z ** 2).sum(-1) - 0.5 * k * np.log(2 * np.pi)
-    return log_w - log_prior, z  # log_w holds log N(z; 0, I): take it out
+    return log_w - log_normal(z), z  # log_w holds log N(z; 0, I): take it out
 
 
-def mixture_log_density(z, mu, var, exclude=None):
-    """log of the mixture ``mean_i N(z; mu_i, diag(var_i))`` at every draw ``z``."""
+def log_normal(z):
+    """log N(z; 0, I) over the last axis."""
+    return -0.5 * (z ** 2).sum(-1) - 0.5 * z.shape[-1] * np.log(2 * np.pi)
+
+
+def mixture_log_density_at_draws(z, mu, var, exclude=None):
+    """:func:`sklearn_vae._kde.mixture_log_density` at every draw ``z[j, k]``;
+    ``exclude[j]`` leaves row ``j``'s component out for all its draws."""
     n, draws, k = z.shape
-    flat, out = z.reshape(-1, k), np.empty(n * draws)
-    inv = 1.0 / var
-    weighted = (mu * inv).T
-    const = -0.5 * ((mu ** 2 * inv).sum(1) + np.log(2 * np.pi * var).sum(1))
     left_out = None if exclude is None else np.repeat(exclude, draws)
-    for a in range(0, len(flat), 500):
-        q = flat[a:a + 500]
-        ll = -0.5 * (q ** 2) @ inv.T + q @ weighted + const
-        if left_out is not None:
-            ll[np.arange(len(q)), left_out[a:a + 500]] = -np.inf
-        top = ll.max(1, keepdims=True)
-        out[a:a + 500] = top[:, 0] + np.log(np.exp(ll - top).sum(1))
-    return out.reshape(n, draws) - np.log(len(mu) - (exclude is not None))
+    return mixture_log_density(z.reshape(-1, k), mu, var, left_out).reshape(n, draws)
 
 
 def mean_log_px(terms, log_prior):
@@ -106,19 +99,14 @@ def main(argv=None):
     held_out = rng.choice(len(test), args.rows, replace=False)
     terms_loo, z_loo = importance_terms(vae, train.iloc[left_out], eps)
     terms_test, z_test = importance_terms(vae, test.iloc[held_out], eps)
-    k = mu.shape[1]
-
-    def log_normal(z):
-        return -0.5 * (z ** 2).sum(-1) - 0.5 * k * np.log(2 * np.pi)
-
     rows = [dict(multiple="N(0, I)", loo=mean_log_px(terms_loo, log_normal(z_loo)),
                  test=mean_log_px(terms_test, log_normal(z_test)))]
     for b in MULTIPLES:
         var = codes._variance(np.arange(len(mu)), radius, b)
         rows.append(dict(
             multiple=b,
-            loo=mean_log_px(terms_loo, mixture_log_density(z_loo, mu, var, left_out)),
-            test=mean_log_px(terms_test, mixture_log_density(z_test, mu, var))))
+            loo=mean_log_px(terms_loo, mixture_log_density_at_draws(z_loo, mu, var, left_out)),
+            test=mean_log_px(terms_test, mixture_log_density_at_draws(z_test, mu, var))))
         print(f"b={b}: leave-one-out rows {rows[-1]['loo']:.2f}, test rows "
               f"{rows[-1]['test']:.2f}", flush=True)
     lines = [

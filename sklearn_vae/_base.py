@@ -1151,10 +1151,17 @@ class _BaseVAE(BaseEstimator):
                 f"This {type(self).__name__} is unconditional: sample takes no y. "
                 "Fit VAETransformer(conditional=True) with fit(X, y) to sample rows "
                 "of a given class.")
+        auto = isinstance(bandwidth, str) and bandwidth == "auto"
+        if not auto and (isinstance(bandwidth, bool) or not isinstance(bandwidth, Real)
+                         or not 0 <= bandwidth < math.inf):
+            raise ValueError(
+                f"sample: bandwidth must be 'auto' or a float >= 0 (a multiple of each "
+                f"row's neighbour radius; 0 draws each row's posterior as it is), got "
+                f"{bandwidth!r}.")
         if posterior_of is not None:
             return self._sample_posterior_of(posterior_of, n_samples, random_state,
                                              y=y, given=given, bandwidth=bandwidth)
-        if not (isinstance(bandwidth, str) and bandwidth == "auto"):
+        if not auto:
             raise ValueError(
                 f"sample: bandwidth={bandwidth!r} smooths the codes of posterior_of; "
                 "without posterior_of the codes come from N(0, I). Pass posterior_of "
@@ -1185,13 +1192,6 @@ class _BaseVAE(BaseEstimator):
                 "sample: with posterior_of, a conditional model draws one class at a "
                 "time, from rows of that class (they are encoded given it, as in fit): "
                 "sample(n, y=c, posterior_of=X[labels == c]).")
-        auto = isinstance(bandwidth, str) and bandwidth == "auto"
-        if not auto and (isinstance(bandwidth, bool) or not isinstance(bandwidth, Real)
-                         or not 0 <= bandwidth < math.inf):
-            raise ValueError(
-                f"sample: bandwidth must be 'auto' or a float >= 0 (a multiple of each "
-                f"row's neighbour radius; 0 draws each row's posterior as it is), got "
-                f"{bandwidth!r}.")
         X = self._validate_for_inference(rows)
         n_rows = _num_samples(X)
         rng = np.random.RandomState(draw_seed(random_state))
@@ -1200,9 +1200,9 @@ class _BaseVAE(BaseEstimator):
             (n_samples, self.n_components))
         sample_rng = copy.deepcopy(rng)  # _sample draws as before bandwidths existed
         select_seed = draw_seed(rng)
+        cond = self._condition(y, n_samples, "sample")
         if bandwidth == 0:  # each picked row's posterior as it is: only those are encoded
-            mu, sd = self._posterior_codes(_safe_indexing(X, pick),
-                                           cond=self._condition(y, n_samples, "sample"))
+            mu, sd = self._posterior_codes(_safe_indexing(X, pick), cond=cond)
             z = mu + eps * sd
         else:
             # The kernel's mixture: every row, or 50,000 of a larger table.
@@ -1213,9 +1213,8 @@ class _BaseVAE(BaseEstimator):
                 *self._posterior_codes(_safe_indexing(X, members),
                                        cond=self._condition(y, len(members), "sample")),
                 select_seed)
-            z = codes.draw(pick, codes.select() if auto else bandwidth, eps)
-        return self._sample(n_samples, sample_rng, cond=self._condition(y, n_samples, "sample"),
-                            z=z)
+            z = codes.draw(pick, codes.select() if bandwidth == "auto" else bandwidth, eps)
+        return self._sample(n_samples, sample_rng, cond=cond, z=z)
 
     def _partial_rows(self, given, n_samples):
         """``given`` as ``n_samples`` validated rows, missing where a value is to be drawn."""

@@ -56,14 +56,14 @@ def code_spread(mu, sd):
     return np.sqrt(mu.var(axis=0) + np.mean(sd ** 2, axis=0))
 
 
-#: Queries scored at once by :func:`_mixture_loglik` (its working memory is
-#: about three float64 arrays of this many rows times the mixture's components:
-#: 60 MB with 10,000 components).
+#: Queries scored at once by :func:`mixture_log_density` (its working memory
+#: is about three float64 arrays of this many rows times the mixture's
+#: components: 60 MB with 10,000 components).
 _QUERY_CHUNK = 250
 
 
-def _mixture_loglik(z, mu, var, exclude=None):
-    """Mean over ``z`` of log ``mean_i N(z; mu_i, diag(var_i))``.
+def mixture_log_density(z, mu, var, exclude=None):
+    """log ``mean_i N(z_j; mu_i, diag(var_i))`` for each row ``z_j`` of ``z``.
 
     ``exclude[j]`` is the component left out for query ``j`` (leave-one-out).
     """
@@ -71,7 +71,7 @@ def _mixture_loglik(z, mu, var, exclude=None):
     weighted = (mu * inv).T
     const = -0.5 * (np.sum(mu ** 2 * inv, axis=1) + np.sum(np.log(2 * np.pi * var), axis=1))
     n = mu.shape[0] - (exclude is not None)
-    total = 0.0
+    out = np.empty(len(z))
     for start in range(0, len(z), _QUERY_CHUNK):
         q = z[start:start + _QUERY_CHUNK]
         # -0.5 sum_d (q_d - mu_id)^2 / var_id - 0.5 sum_d log(2 pi var_id), as matmuls.
@@ -79,8 +79,13 @@ def _mixture_loglik(z, mu, var, exclude=None):
         if exclude is not None:
             ll[np.arange(len(q)), exclude[start:start + _QUERY_CHUNK]] = -np.inf
         top = ll.max(axis=1, keepdims=True)
-        total += float(np.sum(top[:, 0] + np.log(np.exp(ll - top).sum(axis=1))))
-    return total / len(z) - np.log(n)
+        out[start:start + len(q)] = top[:, 0] + np.log(np.exp(ll - top).sum(axis=1))
+    return out - np.log(n)
+
+
+def _mixture_loglik(z, mu, var, exclude=None):
+    """Mean over the rows of ``z`` of :func:`mixture_log_density`."""
+    return float(np.mean(mixture_log_density(z, mu, var, exclude)))
 
 
 class SmoothedPosterior:

@@ -521,8 +521,8 @@ class VAEModule(nn.Module):
         """
         k, c = self.n_components, self.layout.n_continuous
         h = self.decoder_skip.weight[:, :k].T * self.skip_precision_scale
-        if c:
-            var = self.min_variance + F.softplus(self.raw_variance)
+        if c:  # the noise at the learned offset (a heteroscedastic model's too)
+            var = self._variance_at(self.raw_variance)
             h = torch.cat([h[:, :c] * var.rsqrt(), h[:, c:]], dim=1)
         return h
 
@@ -607,11 +607,15 @@ class VAEModule(nn.Module):
         ``params`` when the model is heteroscedastic (``params`` required).
         """
         if not self.heteroscedastic:
-            return torch.log(self.min_variance + F.softplus(self.raw_variance))
+            return torch.log(self._variance_at(self.raw_variance))
         if params is None:
             raise ValueError("A heteroscedastic model needs the decoder outputs.")
-        raw = params[..., self.layout.n_values :] + self.raw_variance
-        return torch.log(self.min_variance + F.softplus(raw))
+        return torch.log(self._variance_at(params[..., self.layout.n_values :]
+                                           + self.raw_variance))
+
+    def _variance_at(self, raw: Tensor) -> Tensor:
+        """The continuous columns' noise variance at raw value ``raw``: floor + softplus."""
+        return self.min_variance + F.softplus(raw)
 
     def split_params(self, params: Tensor):
         """Return (continuous means, binary logits, list of categorical logits).
