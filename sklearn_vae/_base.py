@@ -699,15 +699,7 @@ class _BaseVAE(BaseEstimator):
 
     def _encode(self, X, cond=None):
         """Posterior mean ``E[z|x]`` of each row, float64 array (float32 precision)."""
-        module, _ = self._live_module()
-
-        def fn(v, m, cond=None):
-            return module.encode(v, m, cond, inference=True)[0]
-
-        Z = self._run_encoded(X, fn, cond=cond)
-        if Z is None:
-            return np.empty((0, self.n_components))
-        return Z.astype(np.float64)
+        return self._posterior_codes(X, cond=cond)[0]
 
     def _decode_mean(self, Z, cond=None):
         """Decoder point prediction at latent ``Z``, in the user's units."""
@@ -867,7 +859,10 @@ class _BaseVAE(BaseEstimator):
         def fn(v, m, cond=None):
             return module.encode(v, m, cond, inference=True)
 
-        mu, logvar = self._run_encoded(X, fn, cond=cond)
+        out = self._run_encoded(X, fn, cond=cond)
+        if out is None:  # no rows
+            return np.empty((0, self.n_components)), np.empty((0, self.n_components))
+        mu, logvar = out
         return mu.astype(np.float64), np.exp(0.5 * logvar.astype(np.float64))
 
     def _posterior_draws(self, X, cond=None, random_state=None):
