@@ -24,6 +24,7 @@ from ._inference import (
     single_cpu_thread,
 )
 from ._kde import SmoothedPosterior, kernel_rows
+from ._prior import fit_latent_mixture, posterior_draws
 from ._schema import CONTINUOUS, TabularSchema, _pandas, check_tabular, is_dataframe
 from ._training import (
     BatchIterator,
@@ -36,7 +37,7 @@ from ._training import (
     adam,
 )
 from .nn import VAEModule, kl_per_dimension
-from .nn._losses import gaussian_log_density, standard_normal_log_density
+from .nn._losses import gaussian_log_density
 from .utils import check_device, cpu_threads, draw_seed, torch_generator
 
 # Rounds of importance resampling in ``sample(given=...)``: after the first,
@@ -465,6 +466,9 @@ class _BaseVAE(BaseEstimator):
                              if use_valid else None)
         kl, active = _latent_diagnostics(module, values, mask, seed, cond)
         extra = self._fitted_from_encoding(schema, values, mask)
+        if hasattr(self, "prior"):  # VAETransformer: the prior p(z) of inference
+            extra["latent_prior_"] = self._fit_latent_prior(net.module_, values, mask, seed,
+                                                            cond)
         return self._commit_fit(**extra,
             kl_per_component_=kl, kl_ratio_=kl / kl.sum() if kl.sum() > 0 else np.zeros_like(kl),
             active_components_=active, n_active_components_=int(active.sum()),
@@ -473,6 +477,33 @@ class _BaseVAE(BaseEstimator):
             validation_scores_=validation_scores,
             best_validation_score_=max(validation_scores) if use_valid else None,
         )
+
+    def _fit_latent_prior(self, module, values, mask, seed, cond):
+        """Fit (``prior="mixture"``) or clear the module's latent mixture; return it.
+
+        A conditional model gets one mixture per class, fitted to that
+        class's codes (``p(z | y)``): a list in ``classes_``' order, None
+        where a class keeps ``N(0, I)``. See ``_prior.py``.
+        """
+        if self.prior != "mixture":
+            module.set_latent_mixtures(None)
+            return None
+        if cond is None:
+            mixture, _ = fit_latent_mixture(
+                posterior_draws(module, values, mask, seed + 7), seed + 7)
+            found = [mixture]
+        else:
+            found = []
+            for c in range(cond.shape[1]):
+                rows = cond[:, c] > 0
+                mixture, _ = fit_latent_mixture(
+                    posterior_draws(module, values[rows], mask[rows], seed + 7 + c,
+                                    cond[rows]), seed + 7 + c)
+                found.append(mixture)
+        module.set_latent_mixtures([
+            None if gm is None else (gm.weights_, gm.means_, gm.precisions_cholesky_)
+            for gm in found])
+        return found[0] if cond is None else found
 
     #: Warn (ConvergenceWarning) when a fit ends on its budget, not on early stopping.
     _warn_unconverged = True
@@ -532,8 +563,10 @@ class _BaseVAE(BaseEstimator):
         passes made, ``loss_curve_`` has one entry per pass. ``fit`` starts
         over (unless ``warm_start=True``); ``partial_fit`` after ``fit``
         continues from the fitted model. The latent diagnostics
-        (``kl_per_component_`` ...) and, for :class:`VAEOutlierDetector`, the
-        threshold ``offset_`` are recomputed on each call's chunk.
+        (``kl_per_component_`` ...), the latent mixture prior of
+        ``VAETransformer(prior="mixture")`` and, for
+        :class:`VAEOutlierDetector`, the threshold ``offset_`` are recomputed
+        on each call's chunk.
 
         Parameters
         ----------
@@ -874,17 +907,37 @@ class _BaseVAE(BaseEstimator):
         rng = np.random.RandomState(draw_seed(random_state))
         return mu + rng.standard_normal(mu.shape) * sd
 
+    def _prior_codes(self, n_samples, seed, label=None):
+        """``n_samples`` codes from the prior with numpy (float64), from ``seed``.
+
+        ``N(0, I)`` (``standard_normal`` of ``RandomState(seed)``), or the
+        latent mixture of ``prior="mixture"`` (class ``label``'s, for a
+        conditional model).
+        """
+        rng = np.random.RandomState(seed)
+        shape = (int(n_samples), self.n_components)
+        mixture = getattr(self, "latent_prior_", None)
+        if isinstance(mixture, list):
+            mixture = mixture[int(np.flatnonzero(self.classes_ == label)[0])]
+        if mixture is None:
+            return rng.standard_normal(shape)
+        comp = rng.choice(len(mixture.weights_), shape[0], p=mixture.weights_)
+        eps = rng.standard_normal(shape)
+        scale = np.linalg.cholesky(mixture.covariances_)
+        return mixture.means_[comp] + np.einsum("nij,nj->ni", scale[comp], eps)
+
     def _sample(self, n_samples, random_state, cond=None, z=None):
-        """Rows drawn from ``p(x | z)`` at ``z ~ N(0, I)`` (or at the given ``z``)."""
+        """Rows drawn from ``p(x | z)`` at ``z ~ p(z)`` (or at the given ``z``)."""
         seed = draw_seed(random_state)
         module, device = self._live_module()
         dtype = module_dtype(module)
         gen = torch_generator(seed, device=device)
         chunk, _, block = plan_chunks(module, 1, device, budget=self._inference_budget)
         with single_cpu_thread(device), torch.inference_mode():
-            if z is None:
-                z = torch.randn(n_samples, self.n_components, generator=gen, dtype=dtype,
-                                device=device)
+            if z is None:  # N(0, I): torch.randn; or the latent mixture (prior="mixture")
+                z = module.sample_prior(
+                    n_samples, gen, dtype=dtype, device=device,
+                    cond=None if cond is None else torch.as_tensor(cond, device=device))
             else:
                 z = torch.as_tensor(z, dtype=dtype, device=device)
 
@@ -1159,7 +1212,7 @@ class _BaseVAE(BaseEstimator):
         if not auto:
             raise ValueError(
                 f"sample: bandwidth={bandwidth!r} smooths the codes of posterior_of; "
-                "without posterior_of the codes come from N(0, I). Pass posterior_of "
+                "without posterior_of the codes come from the prior. Pass posterior_of "
                 "(usually the training rows) or leave bandwidth at 'auto'.")
         partial = None if given is None else self._partial_rows(given, n_samples)
         if not conditional:
@@ -1299,7 +1352,7 @@ class _BaseVAE(BaseEstimator):
                 z = mu + eps * torch.exp(0.5 * logvar)
                 params = module.decode(z, cond, inference=True)
                 log_w = (module.column_log_prob(v, m, params).sum(dim=-1)
-                         + standard_normal_log_density(z)
+                         + module.log_prior(z, cond)
                          - gaussian_log_density(z, mu, logvar))
                 chosen = resample(log_w, params, gen)
                 x = torch.where(observed, v, module.sample_observation(chosen, generator=gen))

@@ -82,6 +82,8 @@ def sample_row_bytes(module, *, columns=True):
     hidden = _linear_widths(module.decoder)
     n_out = hidden[-1]
     width = 2 * max(hidden) + 6 * n_out + 4 * module.n_components
+    # A latent mixture prior: each component's projection of the code, twice.
+    width += 2 * getattr(module, "prior_components", 0) * module.n_components
     if columns:
         width += 2 * module.layout.n_columns
     return itemsize * width

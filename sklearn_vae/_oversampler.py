@@ -45,7 +45,7 @@ class VAEOversampler(BaseOverSampler):
     needs SMOTENC for), integer columns stay integers.
     ``sampling="posterior"`` draws the code of a random real row of the
     class from the encoder's posterior ``q(z | x, k)`` instead (new rows stay
-    near single real rows), ``sampling="prior"`` from ``N(0, I)``
+    near single real rows), ``sampling="prior"`` from the model's prior
     (``estimator_.sample(n, y=k)``: rows of the class as the model sees it as
     a whole, less tied to the rows at hand).
 
@@ -64,7 +64,8 @@ class VAEOversampler(BaseOverSampler):
         and so on. None uses ``VAETransformer(n_components=min(8,
         n_features), init="random", max_steps=1000, batch_size=128,
         learning_rate_init=3e-3)`` (the start it was tuned and measured
-        with): the step budget of
+        with), with ``prior="normal"`` unless ``sampling="prior"`` (the
+        codes' mixture serves prior draws only): the step budget of
         :class:`VAEOutlierDetector`, so a fit costs about the same on 500 and
         50,000 rows (seconds on one CPU thread, where SMOTE takes
         milliseconds); the budget is the design, so the
@@ -193,6 +194,7 @@ class VAEOversampler(BaseOverSampler):
     def _make_estimator(self, rng, n_features):
         if self.estimator is None:
             est = VAETransformer(n_components=max(1, min(8, n_features)), init="random",
+                                 prior="mixture" if self.sampling == "prior" else "normal",
                                  **self._DEFAULT_BUDGET)
         else:
             est = clone(self.estimator)
@@ -243,7 +245,7 @@ class VAEOversampler(BaseOverSampler):
         cond = est._condition(label, n_new, "fit_resample")
         detail = None  # what _add_residuals needs, from _interpolated_codes
         if self.sampling == "prior":
-            z = np.random.RandomState(seed).standard_normal((n_new, est.n_components))
+            z = est._prior_codes(n_new, seed, label)
         elif self.sampling == "interpolate":
             z, detail = self._interpolated_codes(est, X, y, label, n_new, seed, frame)
         else:

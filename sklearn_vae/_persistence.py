@@ -8,7 +8,8 @@ A file written by :func:`save` is a zip archive of three members:
 - ``estimator.json``: the estimator's parameters and fitted attributes
   (schema, seed, loss curve, threshold, ...) and the skorch net's settings
   and history, as plain JSON. Python objects are limited to a fixed list
-  of this package's classes (and sklearn's ``MissingIndicator``), rebuilt
+  of this package's classes (and sklearn's ``MissingIndicator`` and
+  ``GaussianMixture``), rebuilt
   from their attribute dicts; arrays are lists of numbers (floats are
   written with ``repr``, so they come back bit for bit);
 - ``tensors.pt``: the network's weights and the optimizer's state, read
@@ -65,10 +66,11 @@ def _estimator_classes():
 def _object_classes():
     """Classes whose instances are saved as their attribute dict."""
     from sklearn.impute import MissingIndicator
+    from sklearn.mixture import GaussianMixture
 
     return {cls.__name__: cls for cls in (_schema.TabularSchema, _schema._Column,
                                           _schema._Standard, _schema._QuantileNormal,
-                                          MissingIndicator)}
+                                          MissingIndicator, GaussianMixture)}
 
 
 # -- plain-data encoding ----------------------------------------------------------
@@ -252,7 +254,10 @@ def _net_state(net):
                    "min_variance": module.min_variance.tolist(),
                    "heteroscedastic": module.heteroscedastic,
                    "n_conditions": getattr(module, "n_conditions", 0),
-                   "linear_skip": getattr(module, "linear_skip", False)},
+                   "linear_skip": getattr(module, "linear_skip", False),
+                   "prior_components": getattr(module, "prior_components", 0),
+                   "prior_classes": (module.prior_log_weights.shape[0]
+                                     if getattr(module, "prior_components", 0) else 1)},
         "history": [dict(row) for row in net.history],
     }
 
@@ -264,6 +269,8 @@ def _build_net(state, tensors, device):
                        heteroscedastic=spec["heteroscedastic"],
                        n_conditions=spec.get("n_conditions", 0),
                        linear_skip=spec.get("linear_skip", False),
+                       prior_components=spec.get("prior_components", 0),
+                       prior_classes=spec.get("prior_classes", 1),
                        generator=torch.Generator())  # weights are overwritten below
     try:
         module.load_state_dict(tensors["module"], strict=True)

@@ -8,11 +8,7 @@ import torch
 
 from sklearn_vae import VAEImputer, VAETransformer
 from sklearn_vae.nn import VAEModule
-from sklearn_vae.nn._losses import (
-    gaussian_log_density,
-    gaussian_log_prob,
-    standard_normal_log_density,
-)
+from sklearn_vae.nn._losses import gaussian_log_density, gaussian_log_prob
 
 from .conftest import low_rank_with_missing
 
@@ -66,7 +62,9 @@ def test_fully_observed_row_scores_as_unmasked_iwae(fitted):
         mean = module.decode(z)
         # Plain Gaussian log-likelihood, no mask involved.
         log_px = gaussian_log_prob(v, mean, module.observation_logvar()).sum(-1)
-        log_w = log_px + standard_normal_log_density(z) - gaussian_log_density(z, mu, logvar)
+        # log p(z): N(0, I), or the latent mixture of prior="mixture" (its
+        # density is checked against scikit-learn's in tests/test_prior.py).
+        log_w = log_px + module.log_prior(z) - gaussian_log_density(z, mu, logvar)
         expected = torch.logsumexp(log_w, 0) - math.log(vae.n_importance_samples)
     expected = expected.numpy() + vae.schema_.log_jacobian_.sum()
     # The reference runs in float64; scoring runs the network in float32.

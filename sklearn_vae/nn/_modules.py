@@ -10,6 +10,7 @@ import math
 import weakref
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -208,6 +209,12 @@ class VAEModule(nn.Module):
         outputs. With :meth:`init_from_pca` the model then starts as
         probabilistic PCA (Tipping and Bishop, 1999), the linear VAE, and
         training only adds the nonlinear part.
+    prior_components, prior_classes : int, default=0 and 1
+        Room for a latent mixture prior of this many components in all and
+        this many rows of class weights (placeholders that ``load_state_dict``
+        fills, for rebuilding a saved module); set one with
+        :meth:`set_latent_mixture` / :meth:`set_latent_mixtures`. 0:
+        ``N(0, I)``.
     generator : torch.Generator or None
         CPU generator the initial weights are drawn from. None uses torch's
         global RNG, as ``nn.Linear`` does; with a generator the global RNG is
@@ -217,7 +224,7 @@ class VAEModule(nn.Module):
 
     def __init__(self, layout, n_components, hidden_layer_sizes, min_variance=1e-3,
                  heteroscedastic=False, init="default", generator=None, n_conditions=0,
-                 linear_skip=False):
+                 linear_skip=False, prior_components=0, prior_classes=1):
         super().__init__()
         self.layout = ColumnLayout(*layout)
         self.n_components = int(n_components)
@@ -292,6 +299,14 @@ class VAEModule(nn.Module):
         self.register_buffer("_cat_pad_index", torch.tensor(pad, dtype=torch.long),
                              persistent=False)
         self.register_buffer("_cat_group", group, persistent=False)
+        # The prior p(z): N(0, I), or a Gaussian mixture set after training
+        # (set_latent_mixture); placeholders of the mixture's shapes when
+        # rebuilding a saved module that has one (load_state_dict fills them).
+        self.prior_components = 0
+        if prior_components:
+            m, k = int(prior_components), self.n_components
+            self._register_prior(torch.zeros(max(1, int(prior_classes)), m),
+                                 torch.zeros(m, k), torch.eye(k).expand(m, k, k))
 
     @torch.no_grad()
     def init_from_pca(self, values: Tensor, cond: Tensor = None, max_rows: int = 20_000,
@@ -768,7 +783,7 @@ class VAEModule(nn.Module):
         col = self.column_log_prob(x, mask, params)
         log_w = (
             col.sum(dim=-1)
-            + standard_normal_log_density(z)
+            + self.log_prior(z, cond)
             - gaussian_log_density(z, mu, logvar)
         )
         return log_w, col, params
@@ -805,9 +820,15 @@ class VAEModule(nn.Module):
             mask = x.new_ones(*x.shape[:-1], layout.n_columns)
         mu, logvar = self.encode(x, mask, cond, inference=True)
         z = torch.addcmul(mu, eps[:, None, :], torch.exp(0.5 * logvar))
-        # log p(z) - log q(z|x) = 0.5 * (|eps|^2 - |z|^2 + sum(logvar))
-        log_w = eps.square().sum(dim=-1)[:, None] - z.square().sum(dim=-1)
-        log_w = log_w.add_(logvar.sum(dim=-1)).mul_(0.5)
+        if self.prior_components:
+            # log p(z) - log q(z|x) = log p(z) + 0.5 * (|eps|^2 + sum(logvar) + k log 2 pi)
+            log_w = eps.square().sum(dim=-1)[:, None] + logvar.sum(dim=-1)
+            log_w = log_w.add_(self.n_components * _LOG_2PI).mul_(0.5)
+            log_w = log_w.add_(self.log_prior(z, cond))
+        else:
+            # log p(z) - log q(z|x) = 0.5 * (|eps|^2 - |z|^2 + sum(logvar))
+            log_w = eps.square().sum(dim=-1)[:, None] - z.square().sum(dim=-1)
+            log_w = log_w.add_(logvar.sum(dim=-1)).mul_(0.5)
         params = self.decode(z, cond, inference=True)
         # excess: what the cap gives back per row, sum_j (o_j - log1p(o_j)) with
         # o_j = max(0, -log p_j - cap_j); see _tail_excess.
@@ -867,6 +888,146 @@ class VAEModule(nn.Module):
         if return_uncapped:
             out += (uncapped,)
         return out[0] if len(out) == 1 else out
+
+    # -- the prior p(z) ---------------------------------------------------------
+    _PRIOR_BUFFERS = ("prior_log_weights", "prior_means", "prior_precisions_cholesky",
+                      "prior_offset", "prior_log_det", "prior_scale")
+
+    @torch.no_grad()
+    def set_latent_mixture(self, weights=None, means=None, precisions_cholesky=None):
+        """Make a Gaussian mixture the prior ``p(z)`` of inference; None: ``N(0, I)``.
+
+        ``weights`` (M,), ``means`` (M, k) and ``precisions_cholesky``
+        (M, k, k) as :class:`sklearn.mixture.GaussianMixture` (full
+        covariances) has them: component ``m``'s precision is ``P_m P_m^T``.
+        One mixture for every row; :meth:`set_latent_mixtures` gives each
+        class of a conditional model its own.
+        """
+        self.set_latent_mixtures(
+            None if weights is None else [(weights, means, precisions_cholesky)])
+
+    @torch.no_grad()
+    def set_latent_mixtures(self, mixtures=None):
+        """The prior ``p(z)`` of inference: one Gaussian mixture, or one per class.
+
+        ``mixtures``: None (``N(0, I)``), or a list with one entry for all
+        rows or one per condition class (``p(z | y)`` of a conditional
+        model), each ``(weights, means, precisions_cholesky)`` as in
+        :meth:`set_latent_mixture`, or None for ``N(0, I)``.
+
+        The prior replaces ``N(0, I)`` wherever the model's density or its
+        draws are computed (:meth:`log_prior`, :meth:`sample_prior`, the
+        importance weights); the training objectives keep ``N(0, I)``, the
+        prior the encoder and decoder were fit against (a mixture is an
+        ex-post estimate of the codes' aggregate posterior, as in Ghosh et
+        al., 2020, "From variational to deterministic autoencoders").
+        Stored as buffers (all classes' components in one bank, with a row
+        of log-weights per class, ``-inf`` for other classes' components):
+        it moves with the module and is in its state dict.
+        """
+        k = self.n_components
+        if mixtures is None or all(m is None for m in mixtures):
+            self._register_prior(None)
+            return
+        if len(mixtures) not in (1, max(1, self.n_conditions)):
+            raise ValueError(
+                f"set_latent_mixtures takes one mixture, or one per class "
+                f"({self.n_conditions}); got {len(mixtures)}.")
+        weights, means, precs = [], [], []
+        for mix in mixtures:
+            if mix is None:  # N(0, I) for this class: one standard component
+                mix = (np.ones(1), np.zeros((1, k)), np.eye(k)[None])
+            w, mu, prec = (torch.as_tensor(np.asarray(a), dtype=torch.float64) for a in mix)
+            w = w.flatten()
+            m = len(w)
+            if mu.shape != (m, k) or prec.shape != (m, k, k) or not bool((w > 0).all()):
+                raise ValueError(
+                    f"A latent mixture needs positive weights (M,), means (M, {k}) and "
+                    f"precision Cholesky factors (M, {k}, {k}); got shapes "
+                    f"{tuple(w.shape)}, {tuple(mu.shape)}, {tuple(prec.shape)}.")
+            weights.append(torch.log(w / w.sum()))
+            means.append(mu)
+            precs.append(prec)
+        log_weights = torch.full((len(mixtures), sum(len(w) for w in weights)), -math.inf,
+                                 dtype=torch.float64)
+        start = 0
+        for c, w in enumerate(weights):
+            log_weights[c, start:start + len(w)] = w
+            start += len(w)
+        self._register_prior(log_weights, torch.cat(means), torch.cat(precs))
+
+    def _register_prior(self, log_weights, means=None, precisions_cholesky=None):
+        """Set the prior's buffers (None: ``N(0, I)``) and the derived ones."""
+        for name in self._PRIOR_BUFFERS:
+            if name in self._buffers:
+                del self._buffers[name]
+        if log_weights is None:
+            self.prior_components = 0
+            return
+        prec = precisions_cholesky.to(torch.float64)
+        means = means.to(torch.float64)
+        diag = torch.diagonal(prec, dim1=-2, dim2=-1)
+        tensors = {
+            "prior_log_weights": log_weights,
+            "prior_means": means,
+            "prior_precisions_cholesky": prec,
+            "prior_offset": torch.einsum("mk,mkj->mj", means, prec),  # mu_m^T P_m
+            "prior_log_det": diag.abs().log().sum(dim=-1),  # log |P_m|
+            # Draws: z = mu_m + P_m^-T eps has covariance (P_m P_m^T)^-1.
+            "prior_scale": torch.linalg.inv(prec).transpose(-1, -2),
+        }
+        dtype, device = self.raw_variance.dtype, self.raw_variance.device
+        for name, value in tensors.items():
+            self.register_buffer(name, value.to(device=device, dtype=dtype))
+        self.prior_components = len(means)
+
+    def _prior_log_weights(self, cond):
+        """Each row's log-weights over the prior's components (one row for all rows)."""
+        weights = self.prior_log_weights
+        if weights.shape[0] == 1:
+            return weights[0]
+        if cond is None:
+            raise ValueError("This model's prior is one mixture per class: pass cond.")
+        return weights[cond.argmax(dim=-1)]
+
+    def log_prior(self, z: Tensor, cond: Tensor = None) -> Tensor:
+        """``log p(z)`` (``log p(z | y)`` per class) over the last axis.
+
+        ``N(0, I)``, or the latent mixture when set. ``z`` has shape
+        ``(..., n, k)`` and ``cond`` (one-hot, ``(n, n_conditions)``) gives
+        each row's class where the prior is per class.
+        """
+        if not self.prior_components:
+            return standard_normal_log_density(z)
+        m, k = self.prior_components, self.n_components
+        prec = self.prior_precisions_cholesky.permute(1, 0, 2).reshape(k, m * k)
+        y = (z @ prec).view(*z.shape[:-1], m, k).sub_(self.prior_offset)
+        log_n = y.square_().sum(dim=-1).mul_(-0.5)
+        log_n += self.prior_log_det - 0.5 * k * _LOG_2PI
+        log_n += self._prior_log_weights(cond)
+        return torch.logsumexp(log_n, dim=-1)
+
+    def sample_prior(self, n_samples: int, generator=None, dtype=None, device=None,
+                     cond: Tensor = None) -> Tensor:
+        """``n_samples`` codes from ``p(z)`` (``p(z | y)``), shape ``(n_samples, n_components)``.
+
+        ``N(0, I)``: exactly ``torch.randn`` from ``generator``. The mixture:
+        a component per row (``torch.multinomial``), then its Gaussian;
+        ``cond`` (one-hot, one row per code) where the prior is per class.
+        """
+        dtype = self.raw_variance.dtype if dtype is None else dtype
+        device = self.raw_variance.device if device is None else device
+        shape = (int(n_samples), self.n_components)
+        if not self.prior_components:
+            return torch.randn(shape, generator=generator, dtype=dtype, device=device)
+        weights = self._prior_log_weights(cond).to(torch.float64).exp()
+        if weights.dim() == 1:
+            comp = torch.multinomial(weights, shape[0], replacement=True, generator=generator)
+        else:
+            comp = torch.multinomial(weights, 1, generator=generator)[:, 0]
+        eps = torch.randn(shape, generator=generator, dtype=dtype, device=device)
+        scale = self.prior_scale.to(dtype)[comp]
+        return self.prior_means.to(dtype)[comp] + (scale @ eps[..., None])[..., 0]
 
     # -- generation ----------------------------------------------------------
     def sample_observation(self, params: Tensor, generator=None) -> Tensor:
