@@ -52,6 +52,7 @@ Needs pandas and ctgan (``pip install ctgan``; the ``bench`` extra).
 """
 
 import argparse
+import copy
 import importlib
 import json
 import os
@@ -216,15 +217,34 @@ VAE_FREE_BITS = None
 VAE_INIT = None
 
 
+def with_normal_prior(vae):
+    """A copy of the fitted ``vae`` with ``N(0, I)`` as its prior (the same weights)."""
+    normal = copy.deepcopy(vae)
+    normal.module_.set_latent_mixture()
+    normal.latent_prior_ = None
+    return normal
+
+
 def fit_sample_vae(train, discrete, epochs, seed, batch_size, posterior_codes=False,
-                   bandwidth="auto"):
-    """Fit, then sample codes from N(0, I), or from the training rows' posteriors."""
+                   bandwidth="auto", normal=False):
+    """Fit, then sample codes from the prior, or from the training rows' posteriors.
+
+    The prior is the fitted model's (``prior="mixture"``, the default), or
+    ``N(0, I)`` with ``normal``.
+    """
     vae, fit_s = _fitted(("vae", epochs, seed, batch_size),
                          lambda: _vae(epochs, seed, batch_size).fit(train))
+    if normal:
+        vae = with_normal_prior(vae)
     t0 = time.perf_counter()
     extra = {"posterior_of": train, "bandwidth": bandwidth} if posterior_codes else {}
     synth = vae.sample(len(train), random_state=seed, **extra)
     return synth, fit_s, time.perf_counter() - t0
+
+
+def fit_sample_vae_normal(train, discrete, epochs, seed, batch_size):
+    """The ``sklearn_vae`` model (same seed, same weights), codes from N(0, I)."""
+    return fit_sample_vae(train, discrete, epochs, seed, batch_size, normal=True)
 
 
 def fit_sample_vae_posterior(train, discrete, epochs, seed, batch_size):
@@ -285,7 +305,7 @@ LAST_CVAE = {}
 
 
 def fit_sample_cvae(train, discrete, epochs, seed, batch_size, posterior_codes=False,
-                    bandwidth="auto"):
+                    bandwidth="auto", normal=False):
     """Fit p(x | income); sample labels in their proportions, then rows given them.
 
     With ``posterior_codes``, each class's rows come from the posteriors of
@@ -294,6 +314,8 @@ def fit_sample_cvae(train, discrete, epochs, seed, batch_size, posterior_codes=F
     X, y = train.drop(columns=TARGET), train[TARGET].astype(str).to_numpy()
     vae, fit_s = _fitted(("cvae", epochs, seed, batch_size),
                          lambda: _vae(epochs, seed, batch_size, conditional=True).fit(X, y))
+    if normal:
+        vae = with_normal_prior(vae)
     t0 = time.perf_counter()
     labels = vae.classes_[np.random.RandomState(seed).choice(
         len(vae.classes_), len(train), p=vae.class_prior_)]
@@ -307,8 +329,14 @@ def fit_sample_cvae(train, discrete, epochs, seed, batch_size, posterior_codes=F
     else:
         synth = vae.sample(len(train), random_state=seed, y=labels)
     synth.insert(list(train.columns).index(TARGET), TARGET, labels)
-    LAST_CVAE.update(model=vae, seed=seed)
+    if not normal:
+        LAST_CVAE.update(model=vae, seed=seed)
     return synth, fit_s, time.perf_counter() - t0
+
+
+def fit_sample_cvae_normal(train, discrete, epochs, seed, batch_size):
+    """The ``sklearn_vae_cond`` model (same seed, same weights), codes from N(0, I)."""
+    return fit_sample_cvae(train, discrete, epochs, seed, batch_size, normal=True)
 
 
 def fit_sample_cvae_posterior(train, discrete, epochs, seed, batch_size):
@@ -347,7 +375,9 @@ def balance_check(real_train, test, discrete, seed):
     synth = vae.sample(n, random_state=seed, y=labels)
     got = float(np.mean(labels == POSITIVE))
     out = dict(seed=seed, requested_positive=0.5, sampled_positive=got,
-               agreement=agreement(synth, labels))
+               agreement=agreement(synth, labels),
+               agreement_normal=agreement(with_normal_prior(vae).sample(
+                   n, random_state=seed, y=labels), labels))
     for key, bandwidth in (("agreement_posterior", "auto"), ("agreement_posterior_bw0", 0.0)):
         parts = [vae.sample(int((labels == c).sum()), random_state=seed + i, y=c,
                             posterior_of=X[y == c], bandwidth=bandwidth)
@@ -360,9 +390,11 @@ def balance_check(real_train, test, discrete, seed):
     return out
 
 
-MODELS = {"sklearn_vae": fit_sample_vae, "sklearn_vae_posterior": fit_sample_vae_posterior,
+MODELS = {"sklearn_vae": fit_sample_vae, "sklearn_vae_normal": fit_sample_vae_normal,
+          "sklearn_vae_posterior": fit_sample_vae_posterior,
           "sklearn_vae_posterior_bw0": fit_sample_vae_posterior_bw0,
           "sklearn_vae_cond": fit_sample_cvae,
+          "sklearn_vae_cond_normal": fit_sample_cvae_normal,
           "sklearn_vae_cond_posterior": fit_sample_cvae_posterior,
           "sklearn_vae_cond_posterior_bw0": fit_sample_cvae_posterior_bw0,
           "TVAE": fit_sample_tvae}
@@ -416,9 +448,13 @@ def to_markdown(summary, args, n_train, n_test):
         "from a synthetic row to its closest training row (standardized continuous "
         "columns, one-hot categorical ones; 3000 rows): 0 for copies; "
         f"real held-out rows: {args.dcr_test:.2f}. "
-        "`sklearn_vae_posterior`: the `sklearn_vae` model (same seed, same weights) "
+        "`sklearn_vae` and `sklearn_vae_cond` draw prior codes, `sample(n)`, from the "
+        "model's default prior, a Gaussian mixture fitted to the training rows' codes "
+        "(`prior='mixture'`); the `_normal` lines sample the same models (same seed, "
+        "same weights) with N(0, I) as their prior. "
+        "`sklearn_vae_posterior`: the `sklearn_vae` model "
         "sampled with `sample(n, posterior_of=train)`, codes from the training rows' "
-        "posteriors instead of N(0, I); `sklearn_vae_cond_posterior` likewise for "
+        "posteriors instead of the prior; `sklearn_vae_cond_posterior` likewise for "
         "`sklearn_vae_cond`, each class drawn from its own training rows' posteriors "
         "(`sample(n_c, y=c, posterior_of=X[labels == c])`). Both at `sample`'s default "
         "`bandwidth='auto'`: each row's posterior widened by the kernel whose mixture "
@@ -506,7 +542,8 @@ def main(argv=None):
                 balance.append(check)
                 print(f"  50/50 request: {check['sampled_positive']:.3f} positive; a "
                       f"real-trained classifier agrees with {check['agreement']:.3f} of "
-                      f"the labels ({check['agreement_posterior']:.3f} / "
+                      f"the labels ({check['agreement_normal']:.3f} with N(0, I) codes, "
+                      f"{check['agreement_posterior']:.3f} / "
                       f"{check['agreement_posterior_bw0']:.3f} with posterior codes; "
                       f"its balanced accuracy on real test rows: "
                       f"{check['real_test_balanced_accuracy']:.3f})", flush=True)
@@ -519,16 +556,18 @@ def main(argv=None):
             "balance (as many rows as the test set): share of >50K rows returned, and "
             "how often a HistGradientBoostingClassifier trained on the real training "
             "rows predicts the label each row was drawn for: with prior codes "
-            "(`sample(n, y=labels)`), and with each class drawn from its training "
+            "(`sample(n, y=labels)`: the default mixture prior, and N(0, I) for the "
+            "same model), and with each class drawn from its training "
             "rows' posteriors (`posterior_of`, default bandwidth and 0). Real rows "
             "would agree about as often as the classifier's balanced accuracy on the "
             "real test rows (a 50/50 request weighs its recall on each class "
             "equally); its plain accuracy there is given too.\n\n"
-            "| seed | requested >50K | returned >50K | agrees, prior | agrees, "
-            "posterior | agrees, posterior bw=0 | real test rows: balanced accuracy | "
-            "accuracy |\n|---|---|---|---|---|---|---|---|\n"
+            "| seed | requested >50K | returned >50K | agrees, prior | agrees, N(0, I) "
+            "| agrees, posterior | agrees, posterior bw=0 | real test rows: balanced "
+            "accuracy | accuracy |\n|---|---|---|---|---|---|---|---|---|\n"
             + "".join(f"| {b['seed']} | {b['requested_positive']:.3f} | "
                       f"{b['sampled_positive']:.3f} | {b['agreement']:.3f} | "
+                      f"{b.get('agreement_normal', float('nan')):.3f} | "
                       f"{b['agreement_posterior']:.3f} | "
                       f"{b['agreement_posterior_bw0']:.3f} | "
                       f"{b['real_test_balanced_accuracy']:.3f} | "
