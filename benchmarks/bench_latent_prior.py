@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from bench_synth import with_normal_prior
 from scipy.stats import ks_2samp
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from sklearn.linear_model import LogisticRegression
@@ -66,11 +67,10 @@ def tables():
 
 def with_prior(vae, kind, X_train, y_train):
     """A copy of the fitted conditional ``vae`` (same weights) with another prior."""
-    out = copy.deepcopy(vae)
     if kind == "normal":
-        out.module_.set_latent_mixtures(None)
-        out.latent_prior_ = None
-    elif kind == "pooled":
+        return with_normal_prior(vae)
+    out = copy.deepcopy(vae)
+    if kind == "pooled":
         values, mask = out.schema_.encode(X_train)
         cond = out._condition(y_train, len(y_train), "fit")
         gm, _ = fit_latent_mixture(posterior_draws(out.module_, values, mask, 7, cond), 7)

@@ -24,7 +24,6 @@ Writes ``benchmarks/results/<out>.{json,md}`` (default ``sample_codes``).
 """
 
 import argparse
-import copy
 import json
 import os
 import time
@@ -34,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from bench_synth import with_normal_prior
 from scipy.stats import ks_2samp
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 from sklearn.model_selection import train_test_split
@@ -60,14 +60,6 @@ def tables():
     else:
         warnings.warn(f"no UCI tables under {folder}; scikit-learn's only", stacklevel=1)
     return out
-
-
-def with_normal_prior(vae):
-    """A copy of the fitted ``vae`` with ``N(0, I)`` as its prior (the same weights)."""
-    normal = copy.deepcopy(vae)
-    normal.module_.set_latent_mixture()
-    normal.latent_prior_ = None
-    return normal
 
 
 def mean_ks(S, T):
