@@ -24,7 +24,7 @@ from ._inference import (
     single_cpu_thread,
 )
 from ._kde import SmoothedPosterior, kernel_rows
-from ._prior import fit_latent_mixture, posterior_draws
+from ._prior import MIN_ROWS, fit_latent_mixture, posterior_draws
 from ._schema import CONTINUOUS, TabularSchema, _pandas, check_tabular, is_dataframe
 from ._training import (
     BatchIterator,
@@ -496,6 +496,9 @@ class _BaseVAE(BaseEstimator):
             found = []
             for c in range(cond.shape[1]):
                 rows = cond[:, c] > 0
+                if rows.sum() < MIN_ROWS:  # (a partial_fit chunk may lack a class)
+                    found.append(None)
+                    continue
                 mixture, _ = fit_latent_mixture(
                     posterior_draws(module, values[rows], mask[rows], seed + 7 + c,
                                     cond[rows]), seed + 7 + c)

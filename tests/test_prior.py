@@ -203,3 +203,17 @@ def test_oversampler_prior_draws_use_the_mixture():
     default = VAEOversampler(random_state=0)
     default.fit_resample(X, y)
     assert default.estimator_.prior == "normal"  # interpolation never draws from it
+
+
+def test_a_class_with_few_rows_keeps_the_standard_normal():
+    X = two_clusters()
+    y = (X[:, 0] > 0).astype(int)
+    keep = np.concatenate([np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:MIN_ROWS - 1]])
+    vae = VAETransformer(n_components=2, beta=0.1, conditional=True, **TINY)
+    vae.fit(X[keep], y[keep])
+    assert len(vae.latent_prior_) == 2 and vae.latent_prior_[1] is None
+    assert vae.sample(5, random_state=0, y=1).shape == (5, 2)
+    # A partial_fit chunk without class 1 refits the priors on what it has.
+    vae.partial_fit(X[y == 0][:100], y[y == 0][:100])
+    assert vae.latent_prior_[1] is None
+    assert np.isfinite(vae.score_samples(X[:10], y[:10])).all()
