@@ -17,8 +17,16 @@ that order, stopping once a size scores below the one before it or has
 more parameters than there are codes) and scored on the 20%, and
 ``N(0, I)`` itself is a candidate. The best is refitted on all the draws;
 when ``N(0, I)`` scores best (or there are fewer than :data:`MIN_ROWS`
-rows), the model keeps it. The same mixture is then the prior of every
-density and every draw (``score_samples``, ``sample``, ``sample(given=...)``).
+rows), the model keeps it. A conditional model gets one mixture per class,
+fitted to that class's codes the same way (``p(z | y)``). The mixture is
+then the prior of every density and every draw (``score_samples``,
+``sample``, ``sample(given=...)``).
+
+Measured and not adopted elsewhere: the same mixture on
+``VAEOutlierDetector``'s codes (fitted on contaminated rows) gave the
+tuning sets ROC-AUC 0.8926 vs 0.8914 but AP 0.551 vs 0.568, and on
+``VAEImputer``'s codes imputation MSE 0.3426 vs 0.3429 (four tables, 20%
+MCAR and MAR, 2 seeds): those estimators keep ``N(0, I)``.
 """
 
 import warnings
