@@ -47,6 +47,8 @@ Usage::
     python benchmarks/bench_synth.py --epochs 30    # the earlier rounds' 30 epochs
     python benchmarks/bench_synth.py --quick        # 3 epochs, 1 seed, 5000 rows
     python benchmarks/bench_synth.py --epochs 30 --seeds 0 --n-train 10000
+    python benchmarks/bench_synth.py --seeds 0 1 --models sklearn_vae_cond_posterior \
+        --cond-bandwidths 0 0.354 0.5 0.707 --out synth_bandwidths   # the trade-off
 
 Needs pandas and ctgan (``pip install ctgan``; the ``bench`` extra).
 """
@@ -496,6 +498,11 @@ def main(argv=None):
                         help="subsample this many training rows (default: all)")
     parser.add_argument("--batch-size", type=int, default=250, help="for both models")
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--cond-bandwidths", type=float, nargs="*", default=[],
+                        help="also sample the conditional model's per-class posterior "
+                             "codes at these bandwidth multiples (lines "
+                             "sklearn_vae_cond_posterior_b<b>): the fidelity / distance "
+                             "trade-off")
     parser.add_argument("--quick", action="store_true",
                         help="3 epochs, seed 0, 5000 training rows (smoke test)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for both")
@@ -532,6 +539,12 @@ def main(argv=None):
         print(f"seed {seed}", flush=True)
         rows.append(evaluate("real (train rows)", train_full, train_full, test,
                              continuous, discrete, seed, 0.0, 0.0))
+        for b in args.cond_bandwidths:
+            synth, fit_s, sample_s = fit_sample_cvae(
+                train_full, discrete, args.epochs, seed, args.batch_size,
+                posterior_codes=True, bandwidth=b)
+            rows.append(evaluate(f"sklearn_vae_cond_posterior_b{b:g}", synth, train_full,
+                                 test, continuous, discrete, seed, fit_s, sample_s))
         for name in args.models:
             synth, fit_s, sample_s = MODELS[name](train_full, discrete, args.epochs,
                                                   seed, args.batch_size)
