@@ -18,6 +18,7 @@ from skorch.helper import predefined_split
 from ._inference import (
     CHUNK_MULTIPLE,
     INFERENCE_MEMORY_BUDGET,
+    encoded_blocks,
     module_dtype,
     plan_chunks,
     run_chunks,
@@ -141,18 +142,10 @@ def _latent_diagnostics(module, values, mask, seed, cond=None):
                                                                replace=False))
         values, mask = values[rows], mask[rows]
         cond = None if cond is None else cond[rows]
-    device = next(module.parameters()).device
-    dtype = next(module.parameters()).dtype
     kl_sum, mus = 0.0, []
-    with torch.inference_mode():
-        for start in range(0, len(values), 4096):
-            v = torch.as_tensor(values[start:start + 4096], dtype=dtype, device=device)
-            m = torch.as_tensor(mask[start:start + 4096], dtype=dtype, device=device)
-            c = (None if cond is None else
-                 torch.as_tensor(cond[start:start + 4096], dtype=dtype, device=device))
-            mu, logvar = module.encode(v, m, c)
-            kl_sum = kl_sum + kl_per_dimension(mu, logvar).double().sum(dim=0)
-            mus.append(mu.double().cpu())
+    for mu, logvar in encoded_blocks(module, values, mask, cond):
+        kl_sum = kl_sum + kl_per_dimension(mu, logvar).double().sum(dim=0)
+        mus.append(mu.double().cpu())
     mu = torch.cat(mus).numpy()
     kl = (kl_sum.cpu().numpy() / max(1, len(values))).astype(np.float64)
     active = mu.var(axis=0) > ACTIVE_UNIT_THRESHOLD if len(mu) > 1 else kl > 0

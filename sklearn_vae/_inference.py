@@ -71,6 +71,25 @@ def _linear_widths(sequential):
             if isinstance(layer, torch.nn.Linear)]
 
 
+def encoded_blocks(module, values, mask, cond=None, *, inference=False, rows=4096):
+    """``module.encode`` over encoded numpy rows, ``rows`` at a time: ``[(mu, logvar), ...]``.
+
+    For code that already holds the encoded training rows (the latent
+    diagnostics and the latent mixture at the end of ``fit``); runs under
+    ``torch.inference_mode`` in the module's dtype, on its device.
+    """
+    param = next(module.parameters())
+
+    def block(a, start):
+        return torch.as_tensor(a[start:start + rows], dtype=param.dtype, device=param.device)
+
+    with torch.inference_mode():
+        return [module.encode(block(values, start), block(mask, start),
+                              None if cond is None else block(cond, start),
+                              inference=inference)
+                for start in range(0, len(values), rows)]
+
+
 def sample_row_bytes(module, *, columns=True):
     """Bytes of decoder activations per (row, importance sample), an upper estimate.
 
@@ -83,7 +102,7 @@ def sample_row_bytes(module, *, columns=True):
     n_out = hidden[-1]
     width = 2 * max(hidden) + 6 * n_out + 4 * module.n_components
     # A latent mixture prior: each component's projection of the code, twice.
-    width += 2 * getattr(module, "prior_components", 0) * module.n_components
+    width += 2 * module.prior_components * module.n_components
     if columns:
         width += 2 * module.layout.n_columns
     return itemsize * width

@@ -255,9 +255,9 @@ def _net_state(net):
                    "heteroscedastic": module.heteroscedastic,
                    "n_conditions": getattr(module, "n_conditions", 0),
                    "linear_skip": getattr(module, "linear_skip", False),
-                   "prior_components": getattr(module, "prior_components", 0),
+                   "prior_components": module.prior_components,
                    "prior_classes": (module.prior_log_weights.shape[0]
-                                     if getattr(module, "prior_components", 0) else 1)},
+                                     if module.prior_components else 1)},
         "history": [dict(row) for row in net.history],
     }
 

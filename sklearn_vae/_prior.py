@@ -34,6 +34,8 @@ import warnings
 import numpy as np
 import torch
 
+from ._inference import encoded_blocks
+
 #: At most this many training rows' codes (a seeded subset) fit the mixture.
 MIXTURE_ROWS = 10_000
 #: The mixture sizes tried, in order.
@@ -53,19 +55,10 @@ def posterior_draws(module, values, mask, seed, cond=None):
         rows = np.sort(rng.choice(n, MIXTURE_ROWS, replace=False))
         values, mask = values[rows], mask[rows]
         cond = None if cond is None else cond[rows]
-    param = next(module.parameters())
     mus, sds = [], []
-    with torch.inference_mode():
-        for start in range(0, len(values), 4096):
-            stop = start + 4096
-
-            def block(a, start=start, stop=stop):
-                return torch.as_tensor(a[start:stop], dtype=param.dtype, device=param.device)
-
-            mu, logvar = module.encode(block(values), block(mask),
-                                       None if cond is None else block(cond), inference=True)
-            mus.append(mu.double().cpu())
-            sds.append(torch.exp(0.5 * logvar.double()).cpu())
+    for mu, logvar in encoded_blocks(module, values, mask, cond, inference=True):
+        mus.append(mu.double().cpu())
+        sds.append(torch.exp(0.5 * logvar.double()).cpu())
     mu, sd = torch.cat(mus).numpy(), torch.cat(sds).numpy()
     return mu + sd * rng.standard_normal(mu.shape)
 

@@ -890,6 +890,9 @@ class VAEModule(nn.Module):
         return out[0] if len(out) == 1 else out
 
     # -- the prior p(z) ---------------------------------------------------------
+    #: Components of the latent mixture prior (0: N(0, I)); a class default so
+    #: that modules pickled before the mixture existed read as N(0, I).
+    prior_components = 0
     _PRIOR_BUFFERS = ("prior_log_weights", "prior_means", "prior_precisions_cholesky",
                       "prior_offset", "prior_log_det", "prior_scale")
 
