@@ -92,6 +92,51 @@ def load_adult():
     return df, continuous, discrete
 
 
+#: Bank marketing (ADBench's ``5_campaign``: UCI bank-additional, 41,188 rows)
+#: as its one-hot blocks of columns: (name, first column, stop) for each
+#: categorical column, found as the runs of 0/1 columns that sum to 1 on
+#: every row; ``contact`` is one 0/1 column. Level names are not in the file,
+#: so levels are numbered (``job_0``, ...).
+CAMPAIGN_CATEGORICAL = [("job", 1, 13), ("marital", 13, 17), ("education", 17, 25),
+                        ("default", 25, 28), ("housing", 28, 31), ("loan", 31, 34),
+                        ("contact", 34, 35), ("month", 35, 45), ("day_of_week", 45, 50),
+                        ("poutcome", 54, 57)]
+CAMPAIGN_CONTINUOUS = [("age", 0), ("duration", 50), ("campaign", 51), ("pdays", 52),
+                       ("previous", 53), ("emp_var_rate", 57), ("cons_price_idx", 58),
+                       ("cons_conf_idx", 59), ("euribor3m", 60), ("nr_employed", 61)]
+
+
+def load_campaign():
+    """The synthesis tuning table: bank marketing, mixed types, label ``y``.
+
+    Settings of the synthesizer are chosen on this table; Adult, which
+    nothing is chosen on, reports them.
+    """
+    d = np.load(data_dir() / "anomaly" / "5_campaign.npz", allow_pickle=True)
+    X, y = d["X"], d["y"]
+    cols = {name: X[:, j] for name, j in CAMPAIGN_CONTINUOUS}
+    for name, start, stop in CAMPAIGN_CATEGORICAL:
+        block = X[:, start:stop]
+        if stop - start == 1:
+            cols[name] = np.where(block[:, 0] > 0.5, f"{name}_1", f"{name}_0")
+        else:
+            if not np.all(block.sum(1) == 1):
+                raise ValueError(f"campaign: columns {start}-{stop} are not one-hot")
+            cols[name] = np.array([f"{name}_{k}" for k in range(stop - start)],
+                                  dtype=object)[block.argmax(1)]
+    df = pd.DataFrame(cols)
+    df["y"] = np.where(y > 0.5, "yes", "no")
+    continuous = [name for name, _ in CAMPAIGN_CONTINUOUS]
+    discrete = [name for name, _, _ in CAMPAIGN_CATEGORICAL] + ["y"]
+    return df, continuous, discrete
+
+
+TABLE_TITLE = {"adult": "Adult", "campaign": "Bank marketing (campaign)"}
+#: table name -> (loader, label column, positive label)
+TABLES = {"adult": (load_adult, "income", " >50K"),
+          "campaign": (load_campaign, "y", "yes")}
+
+
 # -- metrics ----------------------------------------------------------------------
 
 def _as_model_frame(df, discrete, categories):
@@ -217,6 +262,8 @@ def pairwise_gap(synth, real, continuous, discrete):
 VAE_FREE_BITS = None
 #: ``--init``: VAETransformer's init here (None: the estimator's default).
 VAE_INIT = None
+#: ``--vae-params``: more VAETransformer parameters (JSON), over the script's.
+VAE_PARAMS = {}
 
 
 def with_normal_prior(vae):
@@ -295,11 +342,23 @@ def _vae(epochs, seed, batch_size, **kwargs):
     extra = {} if VAE_FREE_BITS is None else {"free_bits": VAE_FREE_BITS}
     if VAE_INIT is not None:
         extra["init"] = VAE_INIT
-    return VAETransformer(
+    params = dict(
         n_components=32, hidden_layer_sizes=(128, 128), max_iter=epochs,
         batch_size=batch_size, learning_rate_init=2e-3, alpha=0.0, beta=0.5,
         early_stopping=False, device="cpu", random_state=seed, **extra, **kwargs,
     )
+    params.update(VAE_PARAMS)
+    if params.pop("_heteroscedastic", False):
+        return _HeteroscedasticVAE(**params)
+    return VAETransformer(**params)
+
+
+class _HeteroscedasticVAE(VAETransformer):
+    """Experiment (``--vae-params '{"_heteroscedastic": true}'``): the decoder
+    predicts each continuous entry's noise variance, as VAEImputer's does."""
+
+    def _module_options(self, layout, values, mask):
+        return {**super()._module_options(layout, values, mask), "heteroscedastic": True}
 
 
 #: The conditional model of the last fit_sample_cvae call (for the balance check).
@@ -438,7 +497,8 @@ def to_markdown(summary, args, n_train, n_test):
            "macro_f1_ratio": 3, "ks": 3, "tvd": 3, "pairwise": 3, "dcr": 2, "fit_s": 1,
            "sample_s": 2}
     lines = [
-        f"Adult: {n_train} training rows, {n_test} real test rows, {args.epochs} epochs, "
+        f"{TABLE_TITLE[args.table]}: {n_train} training rows, {n_test} real test rows, "
+        f"{args.epochs} epochs, "
         f"batch {args.batch_size}, seeds {args.seeds}; mean ± std over seeds. "
         "Accuracy / F1: HistGradientBoostingClassifier trained on the rows of each "
         "line, tested on real held-out rows (higher is better). KS (continuous) and "
@@ -511,9 +571,16 @@ def main(argv=None):
                         help="VAETransformer free_bits (default: the estimator's)")
     parser.add_argument("--init", choices=["pca", "random"], default=None,
                         help="VAETransformer init (default: the estimator's)")
+    parser.add_argument("--vae-params", type=json.loads, default={},
+                        help='more VAETransformer parameters, JSON (e.g. '
+                             '\'{"max_steps": 30000}\')')
+    parser.add_argument("--table", choices=list(TABLES), default="adult",
+                        help="adult (the report table) or campaign (bank marketing, "
+                             "the tuning table)")
     args = parser.parse_args(argv)
-    global VAE_FREE_BITS, VAE_INIT
-    VAE_FREE_BITS, VAE_INIT = args.free_bits, args.init
+    global VAE_FREE_BITS, VAE_INIT, VAE_PARAMS, TARGET, POSITIVE
+    VAE_FREE_BITS, VAE_INIT, VAE_PARAMS = args.free_bits, args.init, args.vae_params
+    loader, TARGET, POSITIVE = TABLES[args.table]
     if args.quick:
         args.epochs, args.seeds, args.n_train = 3, [0], 5000
         if args.out == "synth":
@@ -525,13 +592,13 @@ def main(argv=None):
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=UserWarning)
 
-    df, continuous, discrete = load_adult()
+    df, continuous, discrete = loader()
     train_full, test = train_test_split(df, test_size=0.2, random_state=0,
                                         stratify=df[TARGET])
     train_full, test = train_full.reset_index(drop=True), test.reset_index(drop=True)
     if args.n_train and args.n_train < len(train_full):
         train_full = train_full.sample(args.n_train, random_state=0).reset_index(drop=True)
-    print(f"Adult: {len(train_full)} train rows, {len(test)} test rows, "
+    print(f"{args.table}: {len(train_full)} train rows, {len(test)} test rows, "
           f"{args.epochs} epochs, seeds {args.seeds}", flush=True)
 
     rows, balance = [], []
