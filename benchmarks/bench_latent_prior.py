@@ -45,7 +45,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_vae import VAETransformer
-from sklearn_vae._prior import fit_latent_mixture, posterior_draws
+from sklearn_vae._prior import fit_latent_mixture, mixture_parameters, posterior_draws
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -75,7 +75,7 @@ def with_prior(vae, kind, X_train, y_train):
         cond = out._condition(y_train, len(y_train), "fit")
         gm, _ = fit_latent_mixture(posterior_draws(out.module_, values, mask, 7, cond), 7)
         out.module_.set_latent_mixture(
-            *(() if gm is None else (gm.weights_, gm.means_, gm.precisions_cholesky_)))
+            *(() if gm is None else mixture_parameters(gm)))
         out.latent_prior_ = [gm] * len(out.classes_)
     return out
 

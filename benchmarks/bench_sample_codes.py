@@ -126,6 +126,8 @@ def main(argv=None):
             rec = dict(table=name, seed=seed, fit_s=fit_s, auto_s=auto_s, mixture_s=mixture_s,
                        mixture_size=0 if vae.latent_prior_ is None
                        else vae.latent_prior_.n_components,
+                       mixture_diagonal=float(vae.latent_prior_ is not None and
+                                              vae.latent_prior_.covariance_type == "diag"),
                        loglik_normal=normal.score(test), loglik_mixture=vae.score(test),
                        ks_normal=mean_ks(normal_rows, test), dcr_normal=dcr(normal_rows),
                        bandwidth=h_auto, loo_curve=loo.tolist(), heldout_curve=held.tolist(),
@@ -137,6 +139,7 @@ def main(argv=None):
                        dcr_auto=dcr(auto))
             records.append(rec)
             print(f"{name:14s} seed {seed}: mixture of {rec['mixture_size']} "
+                  f"{'diagonal' if rec['mixture_diagonal'] else 'full'} "
                   f"({mixture_s:.2f} s), held-out log-lik N(0, I) "
                   f"{rec['loglik_normal']:.2f} mixture {rec['loglik_mixture']:.2f}; KS N(0, I) "
                   f"{rec['ks_normal']:.3f} DCR {rec['dcr_normal']:.2f}", flush=True)
@@ -151,7 +154,8 @@ def main(argv=None):
     cols = ["ks_train", "ks_normal", "ks_prior", "ks_posterior", "ks_auto", "dcr_test",
             "dcr_normal", "dcr_prior", "dcr_posterior", "dcr_auto", "bandwidth",
             "heldout_best", "heldout_gain"]
-    prior_cols = ["mixture_size", "loglik_normal", "loglik_mixture", "mixture_s", "fit_s"]
+    prior_cols = ["mixture_size", "mixture_diagonal", "loglik_normal", "loglik_mixture",
+                  "mixture_s", "fit_s"]
     init = "" if args.init is None else f", init={args.init!r}"
     lines = [f"`VAETransformer(n_components=min({args.n_components}, d), beta={args.beta}"
              f"{init})`, "
@@ -177,11 +181,12 @@ def main(argv=None):
     lines.append("| **mean** | " + " | ".join(f"{per[c].mean():.3f}" for c in cols)
                  + f" | {per['fit_s'].mean():.1f} | {per['auto_s'].mean():.2f} |")
     lines += ["", "The prior of `sample(n)` and `score_samples`: mean mixture size (0 = "
-              "the held-out codes chose N(0, I)), mean held-out log-likelihood "
+              "the held-out codes chose N(0, I)), the share of fits whose mixture has "
+              "diagonal covariances, mean held-out log-likelihood "
               "(`score`, the test rows) with N(0, I) and with the mixture, the seconds "
               "the mixture's choice and fit take (included in fit s).", "",
-              "| table | mixture size | log-lik N(0, I) | log-lik mixture | mixture s "
-              "| fit s |", "|---|" + "---:|" * 5]
+              "| table | mixture size | diagonal | log-lik N(0, I) | log-lik mixture "
+              "| mixture s | fit s |", "|---|" + "---:|" * 6]
     for name, row in per.iterrows():
         lines.append(f"| {name} | " + " | ".join(f"{row[c]:.2f}" for c in prior_cols) + " |")
     lines.append("| **mean** | " + " | ".join(f"{per[c].mean():.2f}" for c in prior_cols)

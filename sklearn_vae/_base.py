@@ -25,7 +25,13 @@ from ._inference import (
     single_cpu_thread,
 )
 from ._kde import SmoothedPosterior, kernel_rows
-from ._prior import MIN_ROWS, fit_latent_mixture, posterior_draws
+from ._prior import (
+    MIN_ROWS,
+    fit_latent_mixture,
+    mixture_parameters,
+    mixture_scales,
+    posterior_draws,
+)
 from ._schema import CONTINUOUS, TabularSchema, _pandas, check_tabular, is_dataframe
 from ._training import (
     BatchIterator,
@@ -497,8 +503,7 @@ class _BaseVAE(BaseEstimator):
                                     cond[rows]), seed + 7 + c)
                 found.append(mixture)
         module.set_latent_mixtures([
-            None if gm is None else (gm.weights_, gm.means_, gm.precisions_cholesky_)
-            for gm in found])
+            None if gm is None else mixture_parameters(gm) for gm in found])
         return found[0] if cond is None else found
 
     #: Warn (ConvergenceWarning) when a fit ends on its budget, not on early stopping.
@@ -919,7 +924,7 @@ class _BaseVAE(BaseEstimator):
             return rng.standard_normal(shape)
         comp = rng.choice(len(mixture.weights_), shape[0], p=mixture.weights_)
         eps = rng.standard_normal(shape)
-        scale = np.linalg.cholesky(mixture.covariances_)
+        scale = mixture_scales(mixture)
         return mixture.means_[comp] + np.einsum("nij,nj->ni", scale[comp], eps)
 
     def _sample(self, n_samples, random_state, cond=None, z=None):

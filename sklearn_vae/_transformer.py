@@ -184,13 +184,14 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         codes from and what ``score_samples`` integrates over. Training is
         the same either way (against ``N(0, I)``, the VAE's objective).
         "normal": ``N(0, I)``. "mixture": after training, a Gaussian mixture
-        (full covariances) is fitted to one posterior draw of each training
-        row's code (of 10,000 rows of larger tables), the codes the decoder
-        was trained on, which never fill ``N(0, I)`` exactly; prior codes then
-        land where rows were encoded instead of in holes between them. Its
-        size (1 to 16 components) is chosen on a fifth of the codes held out
-        from its fit, with ``N(0, I)`` itself a candidate, so a model whose
-        codes already are ``N(0, I)`` keeps it. A conditional model gets one
+        is fitted to one posterior draw of each training row's code (of
+        10,000 rows of larger tables), the codes the decoder was trained on,
+        which never fill ``N(0, I)`` exactly; prior codes then land where
+        rows were encoded instead of in holes between them. Its form and size
+        (full covariances with 1 to 16 components, or diagonal ones with 2 to
+        128, as many as the codes can fit) are chosen on a fifth of the codes
+        held out from its fit, with ``N(0, I)`` itself a candidate, so a model
+        whose codes already are ``N(0, I)`` keeps it. A conditional model gets one
         mixture per class, fitted to that class's codes: ``p(z | y)``. The
         choice of the default was made on six small tables
         (``benchmarks/bench_sample_codes.py``, 2 seeds), where the mixture

@@ -10,7 +10,12 @@ from sklearn.mixture import GaussianMixture
 
 from sklearn_vae import VAEOversampler, VAETransformer, load, save
 from sklearn_vae._inference import sample_row_bytes
-from sklearn_vae._prior import MIN_ROWS, fit_latent_mixture
+from sklearn_vae._prior import (
+    MIN_ROWS,
+    fit_latent_mixture,
+    mixture_parameters,
+    mixture_scales,
+)
 from sklearn_vae.nn import VAEModule
 from sklearn_vae.nn._losses import gaussian_log_density, gaussian_log_prob
 
@@ -131,9 +136,61 @@ def test_the_size_is_chosen_on_held_out_codes():
     centres = np.array([[-4.0, 0, 0], [4.0, 0, 0], [0, 4.0, 0]])
     codes = centres[rng.randint(3, size=2000)] + 0.3 * rng.normal(size=(2000, 3))
     gm, scores = fit_latent_mixture(codes, seed=0)
-    assert gm.n_components >= 3 and scores[gm.n_components] > scores[0] + 1.0
+    chosen = (gm.covariance_type, gm.n_components)
+    assert gm.n_components >= 3 and scores[chosen] == max(scores.values())
+    assert scores[chosen] > scores[0] + 1.0
     # Too few rows to judge a mixture: N(0, I).
     assert fit_latent_mixture(codes[:MIN_ROWS - 1], seed=0) == (None, {})
+
+
+def test_diagonal_mixtures_where_full_ones_run_out_of_rows():
+    """Many axis-aligned groups in 12 dimensions: a full covariance costs 91
+    parameters per component, so 640 codes allow at most 4 full components,
+    fewer than the groups; diagonal ones (25 parameters) can follow them all."""
+    rng = np.random.RandomState(0)
+    centres = 4.0 * rng.normal(size=(12, 12))
+    codes = centres[rng.randint(12, size=800)] + rng.uniform(0.2, 0.6, size=12) * rng.normal(
+        size=(800, 12))
+    gm, scores = fit_latent_mixture(codes, seed=0)
+    assert gm.covariance_type == "diag" and gm.n_components >= 8
+    assert max(v for key, v in scores.items() if key and key[0] == "full") < scores[
+        ("diag", gm.n_components)]
+    assert ("full", 8) not in scores  # 8 x 91 parameters > 640 codes: not fitted
+
+
+def test_diagonal_mixture_density_draws_and_persistence():
+    rng = np.random.RandomState(0)
+    codes = np.concatenate([rng.normal(size=(400, 3)) * [0.3, 1.0, 0.5] + 2,
+                            rng.normal(size=(400, 3))])
+    gm = GaussianMixture(3, covariance_type="diag", random_state=0).fit(codes)
+    module = VAEModule((2, 0, ()), 3, (8,), generator=torch.Generator().manual_seed(0))
+    module.set_latent_mixture(*mixture_parameters(gm))
+    module.double()
+    assert module._prior_diagonal  # the M k path of log_prior
+    z = rng.normal(scale=2.0, size=(40, 3))
+    with torch.no_grad():
+        ours = module.log_prior(torch.from_numpy(z)).numpy()
+    np.testing.assert_allclose(ours, gm.score_samples(z), rtol=2e-6)  # (stored in float32)
+    draws = module.sample_prior(100_000, torch.Generator().manual_seed(0)).numpy()
+    reference = gm.sample(100_000)[0]
+    np.testing.assert_allclose(draws.mean(0), reference.mean(0), atol=0.02)
+    np.testing.assert_allclose(np.cov(draws.T), np.cov(reference.T), atol=0.03)
+    scales = mixture_scales(gm)  # the numpy sampler's factors: L L^T = covariance
+    np.testing.assert_allclose(scales @ scales.transpose(0, 2, 1),
+                               np.stack([np.diag(c) for c in gm.covariances_]))
+    # A module rebuilt with placeholders reads the form off the loaded buffers.
+    rebuilt = VAEModule((2, 0, ()), 3, (8,), prior_components=3).double()
+    rebuilt.load_state_dict(module.state_dict())
+    assert rebuilt._prior_diagonal
+    full = GaussianMixture(2, random_state=0).fit(codes)
+    module.set_latent_mixture(*mixture_parameters(full))
+    assert not module._prior_diagonal
+    rebuilt = VAEModule((2, 0, ()), 3, (8,), prior_components=2).double()
+    rebuilt.load_state_dict(module.state_dict())
+    assert not rebuilt._prior_diagonal  # the placeholders were diagonal, the mixture is not
+    with torch.no_grad():
+        np.testing.assert_allclose(rebuilt.log_prior(torch.from_numpy(z)).numpy(),
+                                   full.score_samples(z), rtol=2e-6)
 
 
 def test_save_load_keeps_the_mixture(models):

@@ -307,6 +307,9 @@ class VAEModule(nn.Module):
             m, k = int(prior_components), self.n_components
             self._register_prior(torch.zeros(max(1, int(prior_classes)), m),
                                  torch.zeros(m, k), torch.eye(k).expand(m, k, k))
+        # Whether the mixture's precisions are diagonal is read off the loaded
+        # buffers, not the placeholders.
+        self.register_load_state_dict_post_hook(_prior_loaded)
 
     @torch.no_grad()
     def init_from_pca(self, values: Tensor, cond: Tensor = None, max_rows: int = 20_000,
@@ -983,6 +986,18 @@ class VAEModule(nn.Module):
         for name, value in tensors.items():
             self.register_buffer(name, value.to(device=device, dtype=dtype))
         self.prior_components = len(means)
+        self._note_prior_form()
+
+    #: Whether every component of the latent mixture has a diagonal precision
+    #: (``covariance_type="diag"``): :meth:`log_prior` then costs ``M k`` per
+    #: code instead of ``M k^2``.
+    _prior_diagonal = False
+
+    def _note_prior_form(self):
+        prec = self.prior_precisions_cholesky
+        self._prior_diagonal = bool(
+            torch.count_nonzero(prec - torch.diag_embed(torch.diagonal(
+                prec, dim1=-2, dim2=-1))) == 0)
 
     def _prior_log_weights(self, cond):
         """Each row's log-weights over the prior's components (one row for all rows)."""
@@ -1003,8 +1018,12 @@ class VAEModule(nn.Module):
         if not self.prior_components:
             return standard_normal_log_density(z)
         m, k = self.prior_components, self.n_components
-        prec = self.prior_precisions_cholesky.permute(1, 0, 2).reshape(k, m * k)
-        y = (z @ prec).view(*z.shape[:-1], m, k).sub_(self.prior_offset)
+        if self._prior_diagonal:  # y_m = P_m^T z - P_m^T mu_m, P_m diagonal
+            prec = torch.diagonal(self.prior_precisions_cholesky, dim1=-2, dim2=-1)
+            y = (z[..., None, :] * prec).sub_(self.prior_offset)
+        else:
+            prec = self.prior_precisions_cholesky.permute(1, 0, 2).reshape(k, m * k)
+            y = (z @ prec).view(*z.shape[:-1], m, k).sub_(self.prior_offset)
         log_n = y.square_().sum(dim=-1).mul_(-0.5)
         log_n += self.prior_log_det - 0.5 * k * _LOG_2PI
         log_n += self._prior_log_weights(cond)
@@ -1049,3 +1068,9 @@ class VAEModule(nn.Module):
             idx = torch.multinomial(probs, 1, generator=generator).reshape(logit.shape[:-1])
             parts.append(F.one_hot(idx, logit.shape[-1]).to(logit.dtype))
         return torch.cat(parts, dim=-1)
+
+
+def _prior_loaded(module, incompatible_keys):
+    """``load_state_dict`` post-hook: note the loaded latent mixture's form."""
+    if module.prior_components:
+        module._note_prior_form()
