@@ -166,7 +166,7 @@ def test_diagonal_mixture_density_draws_and_persistence():
     module = VAEModule((2, 0, ()), 3, (8,), generator=torch.Generator().manual_seed(0))
     module.set_latent_mixture(*mixture_parameters(gm))
     module.double()
-    assert module._prior_diagonal  # the M k path of log_prior
+    assert module._prior_n_diagonal == 3  # the M k path of log_prior
     z = rng.normal(scale=2.0, size=(40, 3))
     with torch.no_grad():
         ours = module.log_prior(torch.from_numpy(z)).numpy()
@@ -181,13 +181,13 @@ def test_diagonal_mixture_density_draws_and_persistence():
     # A module rebuilt with placeholders reads the form off the loaded buffers.
     rebuilt = VAEModule((2, 0, ()), 3, (8,), prior_components=3).double()
     rebuilt.load_state_dict(module.state_dict())
-    assert rebuilt._prior_diagonal
+    assert rebuilt._prior_n_diagonal == 3
     full = GaussianMixture(2, random_state=0).fit(codes)
     module.set_latent_mixture(*mixture_parameters(full))
-    assert not module._prior_diagonal
+    assert module._prior_n_diagonal == 0
     rebuilt = VAEModule((2, 0, ()), 3, (8,), prior_components=2).double()
     rebuilt.load_state_dict(module.state_dict())
-    assert not rebuilt._prior_diagonal  # the placeholders were diagonal, the mixture is not
+    assert rebuilt._prior_n_diagonal == 0  # the placeholders were diagonal, the mixture is not
     with torch.no_grad():
         np.testing.assert_allclose(rebuilt.log_prior(torch.from_numpy(z)).numpy(),
                                    full.score_samples(z), rtol=2e-6)
@@ -274,3 +274,42 @@ def test_a_class_with_few_rows_keeps_the_standard_normal():
     vae.partial_fit(X[y == 0][:100], y[y == 0][:100])
     assert vae.latent_prior_[1] is None
     assert np.isfinite(vae.score_samples(X[:10], y[:10])).all()
+
+
+def test_a_bank_of_diagonal_and_full_classes():
+    """Per class, one diagonal mixture, one full one and N(0, I): each class's
+    density is scikit-learn's, whichever path its components take, before and
+    after a rebuild from the state dict; draws in blocks are the unblocked ones."""
+    rng = np.random.RandomState(0)
+    codes = np.concatenate([rng.normal(size=(300, 3)) * [0.3, 1.0, 0.5] + 2,
+                            rng.normal(size=(300, 3)) @ [[1, 0.5, 0], [0, 1, 0], [0, 0, 0.3]]])
+    full = GaussianMixture(2, random_state=0).fit(codes)
+    diag = GaussianMixture(3, covariance_type="diag", random_state=0).fit(codes)
+    module = VAEModule((2, 0, ()), 3, (8,), n_conditions=3).double()
+    module.set_latent_mixtures([mixture_parameters(full), mixture_parameters(diag), None])
+    # Diagonal components first (the 3 of class 1 and class 2's one), then full ones.
+    assert module.prior_components == 6 and module._prior_n_diagonal == 4
+    z = rng.normal(scale=2.0, size=(25, 3))
+    expected = [full.score_samples(z), diag.score_samples(z),
+                -0.5 * (z ** 2).sum(1) - 1.5 * np.log(2 * np.pi)]
+    rebuilt = VAEModule((2, 0, ()), 3, (8,), n_conditions=3, prior_components=6,
+                        prior_classes=3).double()
+    rebuilt.load_state_dict(module.state_dict())
+    assert rebuilt._prior_n_diagonal == 4
+    for c in range(3):
+        cond = torch.zeros(25, 3, dtype=torch.float64)
+        cond[:, c] = 1
+        for m in (module, rebuilt):
+            with torch.no_grad():
+                np.testing.assert_allclose(m.log_prior(torch.from_numpy(z), cond).numpy(),
+                                           expected[c], rtol=1e-10)
+    import sklearn_vae.nn._modules as modules
+
+    cond = torch.eye(3, dtype=torch.float64)[rng.randint(3, size=1000)]
+    once = module.sample_prior(1000, torch.Generator().manual_seed(0), cond=cond)
+    block, modules._PRIOR_DRAW_BLOCK = modules._PRIOR_DRAW_BLOCK, 64
+    try:
+        blocked = module.sample_prior(1000, torch.Generator().manual_seed(0), cond=cond)
+    finally:
+        modules._PRIOR_DRAW_BLOCK = block
+    torch.testing.assert_close(blocked, once, rtol=1e-12, atol=1e-12)

@@ -972,6 +972,10 @@ class VAEModule(nn.Module):
             return
         prec = precisions_cholesky.to(torch.float64)
         means = means.to(torch.float64)
+        # Diagonal components first (a stable order otherwise): log_prior takes
+        # them in M k operations and the rest in M k^2.
+        order = torch.argsort((~_is_diagonal(prec)).to(torch.int8), stable=True)
+        prec, means, log_weights = prec[order], means[order], log_weights[:, order]
         diag = torch.diagonal(prec, dim1=-2, dim2=-1)
         tensors = {
             "prior_log_weights": log_weights,
@@ -988,16 +992,16 @@ class VAEModule(nn.Module):
         self.prior_components = len(means)
         self._note_prior_form()
 
-    #: Whether every component of the latent mixture has a diagonal precision
-    #: (``covariance_type="diag"``): :meth:`log_prior` then costs ``M k`` per
-    #: code instead of ``M k^2``.
-    _prior_diagonal = False
+    #: How many of the latent mixture's first components have a diagonal
+    #: precision (``covariance_type="diag"``, or a class's ``N(0, I)``):
+    #: :meth:`log_prior` costs ``k`` per code for each of them, ``k^2`` for
+    #: the others.
+    _prior_n_diagonal = 0
 
     def _note_prior_form(self):
-        prec = self.prior_precisions_cholesky
-        self._prior_diagonal = bool(
-            torch.count_nonzero(prec - torch.diag_embed(torch.diagonal(
-                prec, dim1=-2, dim2=-1))) == 0)
+        diagonal = _is_diagonal(self.prior_precisions_cholesky).tolist()
+        self._prior_n_diagonal = next(
+            (i for i, d in enumerate(diagonal) if not d), len(diagonal))
 
     def _prior_log_weights(self, cond):
         """Each row's log-weights over the prior's components (one row for all rows)."""
@@ -1017,14 +1021,17 @@ class VAEModule(nn.Module):
         """
         if not self.prior_components:
             return standard_normal_log_density(z)
-        m, k = self.prior_components, self.n_components
-        if self._prior_diagonal:  # y_m = P_m^T z - P_m^T mu_m, P_m diagonal
-            prec = torch.diagonal(self.prior_precisions_cholesky, dim1=-2, dim2=-1)
-            y = (z[..., None, :] * prec).sub_(self.prior_offset)
-        else:
-            prec = self.prior_precisions_cholesky.permute(1, 0, 2).reshape(k, m * k)
-            y = (z @ prec).view(*z.shape[:-1], m, k).sub_(self.prior_offset)
-        log_n = y.square_().sum(dim=-1).mul_(-0.5)
+        m, k, d = self.prior_components, self.n_components, self._prior_n_diagonal
+        prec, offset = self.prior_precisions_cholesky, self.prior_offset
+        quad = []  # |P_m^T z - P_m^T mu_m|^2 per component
+        if d:  # diagonal P_m: elementwise
+            y = (z[..., None, :] * torch.diagonal(prec[:d], dim1=-2, dim2=-1))
+            quad.append(y.sub_(offset[:d]).square_().sum(dim=-1))
+        if d < m:
+            full = prec[d:].permute(1, 0, 2).reshape(k, (m - d) * k)
+            y = (z @ full).view(*z.shape[:-1], m - d, k).sub_(offset[d:])
+            quad.append(y.square_().sum(dim=-1))
+        log_n = (quad[0] if len(quad) == 1 else torch.cat(quad, dim=-1)).mul_(-0.5)
         log_n += self.prior_log_det - 0.5 * k * _LOG_2PI
         log_n += self._prior_log_weights(cond)
         return torch.logsumexp(log_n, dim=-1)
@@ -1048,8 +1055,14 @@ class VAEModule(nn.Module):
         else:
             comp = torch.multinomial(weights, 1, generator=generator)[:, 0]
         eps = torch.randn(shape, generator=generator, dtype=dtype, device=device)
-        scale = self.prior_scale.to(dtype)[comp]
-        return self.prior_means.to(dtype)[comp] + (scale @ eps[..., None])[..., 0]
+        z = self.prior_means.to(dtype)[comp]
+        scale = self.prior_scale.to(dtype)
+        # Each row's (k, k) factor, a block of rows at a time: at once they
+        # would take n k^2 values (4 GB for a million rows at k = 32).
+        for start in range(0, shape[0], _PRIOR_DRAW_BLOCK):
+            rows = slice(start, start + _PRIOR_DRAW_BLOCK)
+            z[rows] += (scale[comp[rows]] @ eps[rows, :, None])[..., 0]
+        return z
 
     # -- generation ----------------------------------------------------------
     def sample_observation(self, params: Tensor, generator=None) -> Tensor:
@@ -1068,6 +1081,16 @@ class VAEModule(nn.Module):
             idx = torch.multinomial(probs, 1, generator=generator).reshape(logit.shape[:-1])
             parts.append(F.one_hot(idx, logit.shape[-1]).to(logit.dtype))
         return torch.cat(parts, dim=-1)
+
+
+#: Rows per block when prior draws are scaled by their components' factors.
+_PRIOR_DRAW_BLOCK = 4096
+
+
+def _is_diagonal(prec):
+    """Which of the ``(M, k, k)`` matrices are diagonal, shape ``(M,)``."""
+    off = prec - torch.diag_embed(torch.diagonal(prec, dim1=-2, dim2=-1))
+    return (off == 0).flatten(1).all(dim=1)
 
 
 def _prior_loaded(module, incompatible_keys):
