@@ -267,10 +267,13 @@ VAE_PARAMS = {}
 
 
 def with_normal_prior(vae):
-    """A copy of the fitted ``vae`` with ``N(0, I)`` as its prior (the same weights)."""
+    """A copy of the fitted ``vae`` with ``N(0, I)`` as its prior (the same weights),
+    drawing categories from the decoder's probabilities as they are (the category
+    offsets of ``calibrate_categories`` were raked for the mixture prior)."""
     normal = copy.deepcopy(vae)
     normal.module_.set_latent_mixture()
     normal.latent_prior_ = None
+    normal._category_offsets = None
     return normal
 
 

@@ -27,6 +27,7 @@ from ._inference import (
 from ._kde import SmoothedPosterior, kernel_rows
 from ._prior import (
     MIN_ROWS,
+    category_offsets,
     fit_latent_mixture,
     mixture_parameters,
     mixture_scales,
@@ -468,6 +469,10 @@ class _BaseVAE(BaseEstimator):
         if hasattr(self, "prior"):  # VAETransformer: the prior p(z) of inference
             extra["latent_prior_"] = self._fit_latent_prior(net.module_, values, mask, seed,
                                                             cond)
+        # sample(n)'s binary and categorical shares, raked to the training rows'.
+        extra["_category_offsets"] = (
+            category_offsets(net.module_, values, mask, seed + 11, cond)
+            if getattr(self, "calibrate_categories", False) else None)
         return self._commit_fit(**extra,
             kl_per_component_=kl, kl_ratio_=kl / kl.sum() if kl.sum() > 0 else np.zeros_like(kl),
             active_components_=active, n_active_components_=int(active.sum()),
@@ -934,19 +939,31 @@ class _BaseVAE(BaseEstimator):
         dtype = module_dtype(module)
         gen = torch_generator(seed, device=device)
         chunk, _, block = plan_chunks(module, 1, device, budget=self._inference_budget)
+        offsets = None
         with single_cpu_thread(device), torch.inference_mode():
             if z is None:  # N(0, I): torch.randn; or the latent mixture (prior="mixture")
                 z = module.sample_prior(
                     n_samples, gen, dtype=dtype, device=device,
                     cond=None if cond is None else torch.as_tensor(cond, device=device))
+                # Prior draws only: codes of real rows' posteriors have their shares.
+                if getattr(self, "_category_offsets", None) is not None:
+                    offsets = torch.as_tensor(self._category_offsets, dtype=dtype,
+                                              device=device)
+
             else:
                 z = torch.as_tensor(z, dtype=dtype, device=device)
 
+            def draw(zc, c=None):
+                shift = None
+                if offsets is not None:
+                    shift = offsets[0] if c is None else offsets[c.argmax(dim=-1)]
+                return module.sample_observation(module.decode(zc, c, inference=True),
+                                                 generator=gen, logit_offsets=shift)
+
             draws = run_chunks(
                 _with_rows_of(lambda start, stop: (z[start:stop],), cond), n_samples,
-                lambda zc, c=None: module.sample_observation(
-                    module.decode(zc, c, inference=True), generator=gen),
-                chunk=chunk, block=block, device=device, dtypes=(dtype, dtype), pad=False)
+                draw, chunk=chunk, block=block, device=device, dtypes=(dtype, dtype),
+                pad=False)
         return self.schema_.decode_sample(draws)
 
     # -- input validation -----------------------------------------------------
@@ -1097,8 +1114,12 @@ class _BaseVAE(BaseEstimator):
         ``VAETransformer``'s default ``prior="mixture"`` a Gaussian mixture
         fitted to the training rows' codes (per class for a conditional
         model), which keeps prior codes out of the holes between the codes
-        the decoder was trained on. For the closest synthetic copy of a table
-        pass the table as ``posterior_of`` (below).
+        the decoder was trained on. With ``VAETransformer``'s default
+        ``calibrate_categories=True`` the binary and categorical columns of
+        these prior draws are drawn with logit offsets, fitted after
+        training, that give them the training rows' shares of each level
+        (per class for a conditional model). For the closest synthetic copy
+        of a table pass the table as ``posterior_of`` (below).
 
         With ``posterior_of`` (usually the training table), the codes come
         instead from the *aggregate posterior* of those rows, the mixture of

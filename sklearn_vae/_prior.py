@@ -141,3 +141,121 @@ def mixture_scales(gm):
     if gm.covariance_type == "diag":
         return np.stack([np.diag(np.sqrt(c)) for c in gm.covariances_])
     return np.linalg.cholesky(gm.covariances_)
+
+
+#: Prior draws (per class) whose decoded probabilities the category offsets are
+#: raked on: twice the class's training rows (the targets are shares of those
+#: rows, so more draws would not make the offsets more accurate), within
+#: [MIN_CALIBRATION_DRAWS, CALIBRATION_DRAWS].
+CALIBRATION_DRAWS = 20_000
+MIN_CALIBRATION_DRAWS = 1_000
+#: Raking stops once every level's share is within this of the training rows'...
+RAKING_TOL = 1e-3
+#: ... or after this many rounds.
+RAKING_ROUNDS = 50
+#: Target shares are kept within [floor, 1 - floor] (a level a class never has).
+_SHARE_FLOOR = 1e-6
+
+
+def _target_shares(layout, values, mask):
+    """The training rows' share of each binary column's 1 and each categorical level.
+
+    Over each column's observed entries; None for a column with none.
+    """
+    c, b = layout.n_continuous, layout.n_binary
+    shares, start = [], c
+    for j in range(b):
+        seen = mask[:, c + j] > 0
+        shares.append(values[seen, start + j].mean() if seen.any() else None)
+    start = c + b
+    for i, k in enumerate(layout.categories):
+        seen = mask[:, c + b + i] > 0
+        shares.append(values[seen, start:start + k].mean(axis=0) if seen.any() else None)
+        start += k
+    return shares
+
+
+def category_offsets(module, values, mask, seed, cond=None):
+    """Logit offsets that give prior draws the training rows' category shares.
+
+    ``VAETransformer(calibrate_categories=True)``: a smooth prior puts some
+    mass between the tight groups of codes that the levels of a categorical
+    column form, where the decoder gives neighbouring levels, so the draws
+    of a large level leak to its neighbours (on Adult, ``education``: too
+    few ``HS-grad``, too many ``12th``). The decoder's probabilities at
+    prior codes (twice as many as the rows, 1,000 to 20,000) are raked
+    (iterative proportional fitting on each column's margin, in logit
+    space) until their mean matches
+    each level's share in the training rows, to :data:`RAKING_TOL`: per
+    level, ``offset += log(target share) - log(model share)`` (a binary
+    column's logit likewise). Per class for a conditional model (its rows'
+    shares). Returns a float64 array, one row per class (one row for an
+    unconditional model) of width binary columns + categorical levels, or
+    None when the layout has neither.
+    """
+    layout = module.layout
+    b, cats = layout.n_binary, list(layout.categories)
+    if not b and not cats:
+        return None
+    n_classes = 1 if cond is None else cond.shape[1]
+    out = np.zeros((n_classes, b + sum(cats)))
+    param = next(module.parameters())
+    for row in range(n_classes):
+        rows = slice(None) if cond is None else cond[:, row] > 0
+        if cond is not None and not rows.any():
+            continue
+        targets = _target_shares(layout, values[rows], mask[rows])
+        n_draws = int(np.clip(2 * len(values[rows]), MIN_CALIBRATION_DRAWS,
+                              CALIBRATION_DRAWS))
+        gen = torch.Generator(device=param.device).manual_seed(int(seed) + row)
+        c_t = None
+        if cond is not None:
+            c_t = torch.zeros(n_draws, n_classes, dtype=param.dtype, device=param.device)
+            c_t[:, row] = 1
+        with torch.inference_mode():
+            z = module.sample_prior(n_draws, gen, cond=c_t)
+            params = torch.cat([
+                module.decode(z[i:i + 4096], None if c_t is None else c_t[i:i + 4096],
+                              inference=True) for i in range(0, len(z), 4096)])
+            _, logits, cat_logits = module.split_params(params)
+            logits = logits.double().cpu().numpy()
+            cat_logits = [cl.double().cpu().numpy() for cl in cat_logits]
+        out[row] = _rake(logits, cat_logits, targets)
+    return out
+
+
+def _rake(logits, cat_logits, targets):
+    """Offsets of the binary logits and categorical levels (one vector) by raking.
+
+    With the codes fixed, a column's shares depend on its own offsets only,
+    so each column is raked on its own until its shares are within
+    :data:`RAKING_TOL` of the targets (or for :data:`RAKING_ROUNDS` rounds).
+    """
+    b = logits.shape[1]
+    off_b = np.zeros(b)
+    for j, t in enumerate(targets[:b]):
+        if t is None:
+            continue
+        t = float(np.clip(t, _SHARE_FLOOR, 1 - _SHARE_FLOOR))
+        for _ in range(RAKING_ROUNDS):
+            m = float(np.mean(1.0 / (1.0 + np.exp(-(logits[:, j] + off_b[j])))))
+            if abs(m - t) < RAKING_TOL:
+                break
+            m = min(max(m, _SHARE_FLOOR), 1 - _SHARE_FLOOR)
+            off_b[j] += np.log(t / (1 - t)) - np.log(m / (1 - m))
+    off_c = []
+    for cl, t in zip(cat_logits, targets[b:]):
+        off = np.zeros(cl.shape[1])
+        off_c.append(off)
+        if t is None:
+            continue
+        t = np.maximum(t, _SHARE_FLOOR)
+        t = t / t.sum()
+        for _ in range(RAKING_ROUNDS):
+            a = cl + off
+            a = np.exp(a - a.max(axis=1, keepdims=True))
+            m = np.maximum((a / a.sum(axis=1, keepdims=True)).mean(axis=0), _SHARE_FLOOR)
+            if np.abs(m - t).max() < RAKING_TOL:
+                break
+            off += np.log(t) - np.log(m)
+    return np.concatenate([off_b, *off_c])

@@ -1065,9 +1065,24 @@ class VAEModule(nn.Module):
         return z
 
     # -- generation ----------------------------------------------------------
-    def sample_observation(self, params: Tensor, generator=None) -> Tensor:
-        """Draw an encoded row from ``p(x|z)`` given decoder outputs."""
+    def sample_observation(self, params: Tensor, generator=None,
+                           logit_offsets: Tensor = None) -> Tensor:
+        """Draw an encoded row from ``p(x|z)`` given decoder outputs.
+
+        ``logit_offsets`` (width: binary columns plus categorical levels, in
+        the layout's order; broadcast against the rows) are added to the
+        binary and categorical logits before drawing: the calibration of
+        ``VAETransformer(calibrate_categories=True)``.
+        """
         mean, logits, cat_logits = self.split_params(params)
+        if logit_offsets is not None:
+            b = logits.shape[-1]
+            logits = logits + logit_offsets[..., :b]
+            shifted, start = [], b
+            for logit in cat_logits:
+                shifted.append(logit + logit_offsets[..., start:start + logit.shape[-1]])
+                start += logit.shape[-1]
+            cat_logits = shifted
         parts = []
         if mean.shape[-1]:
             std = torch.exp(0.5 * self.observation_logvar(params))
