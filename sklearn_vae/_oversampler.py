@@ -65,7 +65,9 @@ class VAEOversampler(BaseOverSampler):
         n_features), init="random", max_steps=1000, batch_size=128,
         learning_rate_init=3e-3)`` (the start it was tuned and measured
         with), with ``prior="normal"`` unless ``sampling="prior"`` (the
-        codes' mixture serves prior draws only): the step budget of
+        codes' mixture serves prior draws only) and
+        ``calibrate_categories=False`` (its offsets serve ``sample(n)`` only,
+        which the oversampler does not call): the step budget of
         :class:`VAEOutlierDetector`, so a fit costs about the same on 500 and
         50,000 rows (seconds on one CPU thread, where SMOTE takes
         milliseconds); the budget is the design, so the
@@ -195,7 +197,7 @@ class VAEOversampler(BaseOverSampler):
         if self.estimator is None:
             est = VAETransformer(n_components=max(1, min(8, n_features)), init="random",
                                  prior="mixture" if self.sampling == "prior" else "normal",
-                                 **self._DEFAULT_BUDGET)
+                                 calibrate_categories=False, **self._DEFAULT_BUDGET)
         else:
             est = clone(self.estimator)
         params = {"conditional": True}

@@ -260,6 +260,7 @@ def test_oversampler_prior_draws_use_the_mixture():
     default = VAEOversampler(random_state=0)
     default.fit_resample(X, y)
     assert default.estimator_.prior == "normal"  # interpolation never draws from it
+    assert default.estimator_.calibrate_categories is False  # nor calls sample(n)
 
 
 def test_a_class_with_few_rows_keeps_the_standard_normal():
