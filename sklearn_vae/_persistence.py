@@ -474,5 +474,24 @@ def load(file, *, device=None, allow_version_mismatch=False):
 
     estimator = cls.__new__(cls)
     estimator.__dict__.update({str(k): v for k, v in state.items()})
+    _fill_new_params(estimator)
     estimator.net_ = _build_net(net_state, tensors, device)
     return estimator
+
+
+def _fill_new_params(estimator):
+    """Give a model saved before a parameter existed that parameter.
+
+    The value that describes how the saved model behaves: the estimator's
+    ``_LEGACY_PARAMS`` where the new parameter's default would claim a
+    behaviour the old model lacks (``prior="normal"``, no category
+    calibration), else the default. Without it ``get_params`` and ``clone``
+    would fail on the loaded model.
+    """
+    import inspect
+
+    legacy = getattr(type(estimator), "_LEGACY_PARAMS", {})
+    signature = inspect.signature(type(estimator).__init__).parameters
+    for name in type(estimator)._get_param_names():
+        if name not in estimator.__dict__:
+            setattr(estimator, name, legacy.get(name, signature[name].default))

@@ -309,6 +309,10 @@ class VAETransformer(TransformerMixin, _BaseVAE):
     ['int64', 'str', 'bool']
     """
 
+    #: Parameter values for files saved before these parameters existed (what
+    #: those models do): N(0, I) as the prior, no category calibration.
+    _LEGACY_PARAMS = {"prior": "normal", "calibrate_categories": False}
+
     _parameter_constraints: dict = {
         **_BaseVAE._parameter_constraints,
         "free_bits": [Interval(Real, 0, None, closed="left")],

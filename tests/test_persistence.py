@@ -9,6 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 import sklearn_vae
@@ -264,3 +265,19 @@ def test_save_on_gpu_load_on_cpu_bit_identical_weights():
         assert torch.equal(v.cpu(), restored.module_.state_dict()[k])
     back = _round_trip(restored, device="cuda")
     np.testing.assert_array_equal(back.transform(X), vae.transform(X))
+
+
+def test_load_a_file_saved_before_newer_parameters(saved):
+    """A model saved before ``prior`` and ``calibrate_categories`` existed loads
+    with the values that describe it (N(0, I), no calibration): get_params and
+    clone work, and it samples as before."""
+    payload = json.loads(_members(saved)["estimator.json"])
+    for name in ("prior", "calibrate_categories", "latent_prior_", "_category_offsets"):
+        payload["params"].pop(name)
+    old = load(io.BytesIO(_rewrite(saved, **{"estimator.json": json.dumps(payload).encode()})))
+    params = old.get_params()
+    assert params["prior"] == "normal" and params["calibrate_categories"] is False
+    assert params["n_components"] == load(io.BytesIO(saved)).n_components
+    assert clone(old).get_params() == params
+    np.testing.assert_array_equal(old.sample(5, random_state=0),
+                                  load(io.BytesIO(saved)).sample(5, random_state=0))
