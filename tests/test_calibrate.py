@@ -114,3 +114,15 @@ def test_raking_reaches_the_target_shares():
         a = np.exp(logits + o)
         share = (a / a.sum(1, keepdims=True)).mean(0)
         np.testing.assert_allclose(share, t, atol=RAKING_TOL)
+
+
+def test_partial_fit_rakes_on_the_chunk_it_was_given():
+    df, _ = ordinal_table(seed=2)
+    vae = VAETransformer(**{**TINY, "max_iter": 5})
+    vae.partial_fit(df[:1000])
+    first = vae._category_offsets.copy()
+    vae.partial_fit(df[1000:])
+    assert vae._category_offsets.shape == first.shape == (1, 1 + len(LEVELS))
+    assert not np.array_equal(vae._category_offsets, first)  # refitted, as the prior is
+    rows = vae.sample(20_000, random_state=0)
+    assert tvd(rows["cat"], df["cat"][1000:]) < 0.02
