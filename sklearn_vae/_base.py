@@ -949,7 +949,6 @@ class _BaseVAE(BaseEstimator):
                 if getattr(self, "_category_offsets", None) is not None:
                     offsets = torch.as_tensor(self._category_offsets, dtype=dtype,
                                               device=device)
-
             else:
                 z = torch.as_tensor(z, dtype=dtype, device=device)
 

@@ -24,6 +24,7 @@ wrong answers.
 """
 
 import hashlib
+import inspect
 import io
 import json
 import sys
@@ -488,8 +489,6 @@ def _fill_new_params(estimator):
     calibration), else the default. Without it ``get_params`` and ``clone``
     would fail on the loaded model.
     """
-    import inspect
-
     legacy = getattr(type(estimator), "_LEGACY_PARAMS", {})
     signature = inspect.signature(type(estimator).__init__).parameters
     for name in type(estimator)._get_param_names():

@@ -185,8 +185,8 @@ def category_offsets(module, values, mask, seed, cond=None):
     few ``HS-grad``, too many ``12th``). The decoder's probabilities at
     prior codes (twice as many as the rows, 1,000 to 20,000) are raked
     (iterative proportional fitting on each column's margin, in logit
-    space) until their mean matches
-    each level's share in the training rows, to :data:`RAKING_TOL`: per
+    space) until their mean matches each level's share in the training
+    rows, to :data:`RAKING_TOL`: per
     level, ``offset += log(target share) - log(model share)`` (a binary
     column's logit likewise). Per class for a conditional model (its rows'
     shares). Returns a float64 array, one row per class (one row for an
@@ -204,8 +204,9 @@ def category_offsets(module, values, mask, seed, cond=None):
         rows = slice(None) if cond is None else cond[:, row] > 0
         if cond is not None and not rows.any():
             continue
-        targets = _target_shares(layout, values[rows], mask[rows])
-        n_draws = int(np.clip(2 * len(values[rows]), MIN_CALIBRATION_DRAWS,
+        class_values = values[rows]
+        targets = _target_shares(layout, class_values, mask[rows])
+        n_draws = int(np.clip(2 * len(class_values), MIN_CALIBRATION_DRAWS,
                               CALIBRATION_DRAWS))
         gen = torch.Generator(device=param.device).manual_seed(int(seed) + row)
         c_t = None
