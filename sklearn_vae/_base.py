@@ -30,7 +30,6 @@ from ._prior import (
     category_offsets,
     fit_latent_mixture,
     mixture_parameters,
-    mixture_scales,
     posterior_draws,
 )
 from ._schema import CONTINUOUS, TabularSchema, _pandas, check_tabular, is_dataframe
@@ -914,23 +913,21 @@ class _BaseVAE(BaseEstimator):
         return mu + rng.standard_normal(mu.shape) * sd
 
     def _prior_codes(self, n_samples, seed, label=None):
-        """``n_samples`` codes from the prior with numpy (float64), from ``seed``.
+        """``n_samples`` codes from the prior (float64 numpy array), from ``seed``.
 
-        ``N(0, I)`` (``standard_normal`` of ``RandomState(seed)``), or the
-        latent mixture of ``prior="mixture"`` (class ``label``'s, for a
-        conditional model).
+        The draws of :meth:`sample`: ``module.sample_prior`` (``N(0, I)``, or
+        the latent mixture of ``prior="mixture"``, class ``label``'s for a
+        conditional model), which scales mixture draws a block of rows at a time.
         """
-        rng = np.random.RandomState(seed)
-        shape = (int(n_samples), self.n_components)
-        mixture = getattr(self, "latent_prior_", None)
-        if isinstance(mixture, list):
-            mixture = mixture[int(np.flatnonzero(self.classes_ == label)[0])]
-        if mixture is None:
-            return rng.standard_normal(shape)
-        comp = rng.choice(len(mixture.weights_), shape[0], p=mixture.weights_)
-        eps = rng.standard_normal(shape)
-        scale = mixture_scales(mixture)
-        return mixture.means_[comp] + np.einsum("nij,nj->ni", scale[comp], eps)
+        module, device = self._live_module()
+        cond = None
+        if label is not None and getattr(self, "classes_", None) is not None:
+            cond = torch.as_tensor(self._condition(label, int(n_samples), "sample"),
+                                   device=device)
+        with torch.inference_mode():
+            z = module.sample_prior(int(n_samples), torch_generator(seed, device=device),
+                                    dtype=module_dtype(module), device=device, cond=cond)
+        return z.cpu().numpy().astype(np.float64)
 
     def _sample(self, n_samples, random_state, cond=None, z=None):
         """Rows drawn from ``p(x | z)`` at ``z ~ p(z)`` (or at the given ``z``)."""

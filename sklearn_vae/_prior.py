@@ -135,14 +135,6 @@ def mixture_parameters(gm):
     return gm.weights_, gm.means_, prec
 
 
-def mixture_scales(gm):
-    """Each component's covariance Cholesky factor ``L_m`` (``(M, k, k)``): draws are
-    ``mean_m + L_m eps``."""
-    if gm.covariance_type == "diag":
-        return np.stack([np.diag(np.sqrt(c)) for c in gm.covariances_])
-    return np.linalg.cholesky(gm.covariances_)
-
-
 #: Prior draws (per class) whose decoded probabilities the category offsets are
 #: raked on: twice the class's training rows (the targets are shares of those
 #: rows, so more draws would not make the offsets more accurate), within
