@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_vae import VAETransformer, load, save
@@ -285,3 +286,25 @@ def test_linear_path_is_ppca_posterior_on_mixed_columns():
     signs = np.sign((mu.numpy() * expected_mu).sum(0))
     np.testing.assert_allclose(mu.numpy() * signs, expected_mu, atol=1e-4)
     np.testing.assert_allclose(logvar.exp().numpy(), expected_var, rtol=1e-4)
+
+
+@pytest.mark.parametrize("n_components", [1, 2])
+def test_transformer_init_pca_on_categorical_only_table_with_missing_entries(n_components):
+    # No continuous column: pPCA's noise variance has no continuous floor.
+    # At 1e-6 the posterior started ~1000x too tight and the precision path
+    # of rows with missing entries diverged (FloatingPointError blaming the
+    # learning rate). Now it starts at a Bernoulli(0.02) entry's variance.
+    import pandas as pd
+
+    rng = np.random.RandomState(0)
+    flag = rng.choice(["x", "y", None], 200)
+    df = pd.DataFrame({"a": flag, "b": flag, "c": rng.choice(["u", "v", None], 200)})
+    kw = dict(n_components=n_components, hidden_layer_sizes=(16,), max_iter=5,
+              random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        pca = VAETransformer(**kw).fit(df)
+    with pytest.warns(ConvergenceWarning):
+        rand = VAETransformer(init="random", **kw).fit(df)
+    assert np.isfinite(pca.loss_curve_).all()
+    assert pca.loss_curve_[0] < 2 * rand.loss_curve_[0]  # not started far off
+    assert pca.score(df) > rand.score(df) - 0.5

@@ -370,8 +370,13 @@ class VAEModule(nn.Module):
         c, b = self.layout.n_continuous, self.layout.n_binary
         sigma2 = float(lam[kk:].sum() / (d - kk)) if d > kk else 0.0
         # The model's noise cannot go below its floor (n_components >= the
-        # encoded width leaves no residual: pPCA's sigma^2 would be 0).
-        sigma2 = max(sigma2, float(self.min_variance.min()) if c else 1e-6)
+        # encoded width leaves no residual: pPCA's sigma^2 would be 0). With
+        # no continuous column, the floor is the variance of a binary entry at
+        # the most certain probability the logit outputs start at (0.02, see
+        # link): the linearized model never predicts an entry more precisely.
+        # (1e-6 here made the posterior ~1000x too tight and the precision
+        # path of rows with missing entries diverge.)
+        sigma2 = max(sigma2, float(self.min_variance.min()) if c else _DISCRETE_NOISE_FLOOR)
         w = torch.zeros(k, dtype=x.dtype)
         w[:kk] = (lam[:kk] - sigma2).clamp(min=0.0).sqrt()
         v = torch.zeros(d, k, dtype=x.dtype)
@@ -1097,6 +1102,10 @@ class VAEModule(nn.Module):
             parts.append(F.one_hot(idx, logit.shape[-1]).to(logit.dtype))
         return torch.cat(parts, dim=-1)
 
+
+#: init_from_pca's noise variance floor on a table with no continuous column:
+#: a Bernoulli entry's variance at probability 0.02 (the link's clamp).
+_DISCRETE_NOISE_FLOOR = 0.02 * (1 - 0.02)
 
 #: Rows per block when prior draws are scaled by their components' factors.
 _PRIOR_DRAW_BLOCK = 4096
