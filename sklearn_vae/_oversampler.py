@@ -234,8 +234,11 @@ class VAEOversampler(BaseOverSampler):
             X_res = pd.concat([X, *new_X], ignore_index=True)
         else:
             X = np.asarray(X)
-            if X.dtype.kind in "iub":  # integer arrays stay integer (rounded draws)
-                new_X = [np.rint(r) for r in new_X]
+            if X.dtype.kind in "iub":  # integer arrays stay integer: rounded draws,
+                # within each column's range in X (a uint8 -1 would wrap to 255)
+                lo, hi = X.min(axis=0).astype(np.float64), X.max(axis=0).astype(np.float64)
+                new_X = [np.clip(np.rint(np.asarray(r, dtype=np.float64)), lo, hi)
+                         for r in new_X]
             if X.dtype.kind in "fiub":
                 new_X = [r.astype(X.dtype) for r in new_X]  # float32 stays float32
             X_res = np.concatenate([X, *new_X]).astype(

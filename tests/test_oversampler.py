@@ -235,6 +235,23 @@ def test_residual_rows_stay_within_the_class_range_and_accept_none():
     assert not any(v is None for v in X_res[200:, 0])
 
 
+@pytest.mark.parametrize("sampling", ["interpolate", "posterior", "prior"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.int64, np.bool_])
+def test_integer_array_draws_stay_in_each_columns_range(sampling, dtype):
+    """Rounded draws of an integer (or bool) array, with observation noise too, are
+    clipped to each column's range in X: a uint8 -1 would wrap around to 255."""
+    rng = np.random.RandomState(0)
+    y = np.r_[np.zeros(250, int), np.ones(50, int)]
+    X = np.minimum(rng.poisson(0.5, size=(300, 3)), 1 if dtype is np.bool_ else 4)
+    X = X.astype(dtype)
+    for noise in (False, True):
+        X_res, _ = VAEOversampler(estimator=VAETransformer(**FAST), sampling=sampling,
+                                  observation_noise=noise, random_state=0).fit_resample(X, y)
+        assert X_res.dtype == X.dtype
+        new = X_res[len(X):].astype(np.int64)
+        assert (new >= X.min(axis=0)).all() and (new <= X.max(axis=0)).all()
+
+
 def test_residual_values_stay_between_their_two_real_rows():
     """Each continuous value is clipped to the interval of its two real rows, as
     SMOTE's is: a value both share (the zero of a mostly-zero column) is kept, and
