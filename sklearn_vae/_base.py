@@ -32,7 +32,15 @@ from ._prior import (
     mixture_parameters,
     posterior_draws,
 )
-from ._schema import CONTINUOUS, TabularSchema, _pandas, check_tabular, is_dataframe
+from ._schema import (
+    CONTINUOUS,
+    TabularSchema,
+    UnknownCategoryError,
+    _as_float,
+    _pandas,
+    check_tabular,
+    is_dataframe,
+)
 from ._training import (
     BatchIterator,
     DivergenceGuard,
@@ -1172,8 +1180,12 @@ class _BaseVAE(BaseEstimator):
             when fit on a DataFrame, integer positions otherwise). A table of
             the training columns (one row, repeated, or ``n_samples`` rows),
             with NaN / None where a value is to be drawn, fixes entries row
-            by row. Values are checked as in ``transform`` (unknown
-            categories, wrong columns). None: unconditional draws, as above.
+            by row. Values are checked as in ``transform`` (wrong columns),
+            and more strictly: a level the model was not fit on is an error
+            even with ``handle_unknown="ignore"`` (as a missing entry, the
+            condition would be dropped), and so is a fractional value for an
+            integer column. Given entries come back in their column's
+            training dtype. None: unconditional draws, as above.
         posterior_of : array-like, DataFrame or None, default=None
             Rows with the training columns whose posterior codes to draw
             from instead of the prior, as above; ``n_samples`` may differ
@@ -1312,9 +1324,16 @@ class _BaseVAE(BaseEstimator):
                 for j, spec in enumerate(schema.specs_):
                     continuous = spec.kind == CONTINUOUS
                     if j in key_of:
-                        col = pd.Series([given[key_of[j]]] * n_samples, dtype=object)
+                        value = given[key_of[j]]
+                        col = pd.Series([value] * n_samples, dtype=object)
                         if continuous:  # numeric columns stay numeric
-                            col = pd.to_numeric(col, errors="raise")
+                            try:
+                                col = pd.to_numeric(col, errors="raise")
+                            except (TypeError, ValueError):
+                                raise ValueError(
+                                    f"sample: given[{key_of[j]!r}] = {value!r} is not a "
+                                    f"number; column {names[j]!r} is numeric "
+                                    f"({spec.dtype}).") from None
                     elif continuous:
                         col = np.full(n_samples, np.nan)
                     else:
@@ -1334,16 +1353,49 @@ class _BaseVAE(BaseEstimator):
                         raise ValueError(
                             f"sample: given[{key!r}] = {given[key]!r} is not a number; "
                             "this model was fit on a numeric array.") from None
-            return self._validate_for_inference(rows)
-        rows = self._validate_for_inference(given)
-        if len(rows) == 1 and n_samples != 1:
-            take = np.zeros(n_samples, dtype=np.intp)
-            rows = rows.iloc[take] if is_dataframe(rows) else rows[take]
-        elif len(rows) != n_samples:
-            raise ValueError(
-                f"sample: given must be a dict, one row, or n_samples={n_samples} rows; "
-                f"got {len(rows)} rows.")
+            rows = self._validate_for_inference(rows)
+        else:
+            rows = self._validate_for_inference(given)
+            if len(rows) == 1 and n_samples != 1:
+                take = np.zeros(n_samples, dtype=np.intp)
+                rows = rows.iloc[take] if is_dataframe(rows) else rows[take]
+            elif len(rows) != n_samples:
+                raise ValueError(
+                    f"sample: given must be a dict, one row, or n_samples={n_samples} "
+                    f"rows; got {len(rows)} rows.")
+        self._check_given(rows)
         return rows
+
+    def _check_given(self, rows):
+        """Errors for given entries the model cannot return or condition on.
+
+        A level the model was not fit on is an error whatever
+        ``handle_unknown`` says (treated as missing, the condition would be
+        dropped without a word), and so is a fractional value for an integer
+        column (the returned column would no longer be integer).
+        """
+        schema = self.schema_
+        if not schema.tabular_:
+            return
+        try:
+            schema.encode(rows, handle_unknown="error")
+        except UnknownCategoryError as exc:
+            raise ValueError(
+                f"sample: given has {exc.values} in column {exc.column!r}, a level this "
+                f"model was not fit on (known: {exc.known}), so it cannot draw rows with "
+                "it. Give a known level, or leave the column out of given to draw "
+                "it.") from None
+        if not schema.is_frame_:
+            return
+        for j, spec in enumerate(schema.specs_):
+            if spec.kind != CONTINUOUS or getattr(spec.dtype, "kind", "f") not in "iu":
+                continue
+            values = _as_float(rows.iloc[:, j], rows.columns[j])
+            bad = values[~np.isnan(values) & (values != np.round(values))]
+            if len(bad):
+                raise ValueError(
+                    f"sample: given has {float(bad[0])!r} in column {rows.columns[j]!r}, which "
+                    f"holds integers ({spec.dtype}); give a whole number.")
 
     def _sample_given(self, rows, random_state, cond=None):
         """Draw the missing entries of ``rows`` from ``p(x_missing | x_observed)``.
@@ -1386,8 +1438,12 @@ class _BaseVAE(BaseEstimator):
         observed = ~self._missing_mask(rows)
         for j in np.flatnonzero(observed.any(axis=0)):
             sel = np.flatnonzero(observed[:, j])
-            if is_dataframe(out):
-                out.iloc[sel, j] = rows.iloc[sel, j].to_numpy()
+            if is_dataframe(out):  # the given values, in the training column's dtype
+                name = out.columns[j]
+                column = out[name].astype(object).to_numpy()
+                column[sel] = rows.iloc[sel, j].to_numpy()
+                out[name] = _pandas().Series(column, index=out.index).astype(
+                    out[name].dtype)
             else:
                 out[sel, j] = rows[sel, j]
         return out

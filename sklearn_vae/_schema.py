@@ -62,6 +62,18 @@ _UNSUPPORTED_HINT = (
 )
 
 
+class UnknownCategoryError(ValueError):
+    """A categorical entry holds a level the schema was not fit on.
+
+    ``column``, ``values`` (the unknown levels, up to 10) and ``known`` (the
+    fitted levels, as text) let a caller word the error for its own context.
+    """
+
+    def __init__(self, message, *, column, values, known):
+        super().__init__(message)
+        self.column, self.values, self.known = column, values, known
+
+
 def _pandas():
     return sys.modules.get("pandas")
 
@@ -733,12 +745,13 @@ class TabularSchema:
             if handle_unknown == "error":
                 bad = _sorted_levels(values[unknown])
                 shown = bad[:10] + (["..."] if len(bad) > 10 else [])
-                raise ValueError(
+                known = (f"{levels.tolist()[:10]}"
+                         f"{'...' if len(levels) > 10 else ''}")
+                raise UnknownCategoryError(
                     f"Found unknown categories {shown} in column {spec.label!r} during "
-                    f"transform (known: {levels.tolist()[:10]}"
-                    f"{'...' if len(levels) > 10 else ''}). Set handle_unknown='ignore' "
-                    "to treat them as missing."
-                )
+                    f"transform (known: {known}). Set handle_unknown='ignore' "
+                    "to treat them as missing.", column=spec.label, values=shown,
+                    known=known)
         codes[obs] = found
         return codes
 

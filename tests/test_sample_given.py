@@ -1,5 +1,7 @@
 """``sample(n, given=...)``: rows drawn given some of their columns."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -103,6 +105,56 @@ def test_given_on_a_frame_checks_columns_and_categories(frame):
         model.sample(2, given={"colour": "red"})
     with pytest.raises(ValueError, match="green"):
         model.sample(2, given={"color": "green"})
+
+
+def test_given_values_keep_the_training_dtypes():
+    """Given entries are written back in their column's training dtype: a bool
+    column stays bool (it became object, with pandas' FutureWarning), nullable
+    integers stay Int64, categories keep their categories."""
+    rng = np.random.RandomState(0)
+    n = 100
+    df = pd.DataFrame({"x": rng.randn(n), "b": rng.rand(n) > 0.5,
+                       "i": rng.randint(0, 9, n),
+                       "I": pd.array(rng.randint(0, 5, n), dtype="Int64"),
+                       "c": pd.Categorical(rng.choice(["u", "v"], n)),
+                       "s": rng.choice(["p", "q"], n)})
+    model = VAETransformer(n_components=2, hidden_layer_sizes=(16,), max_iter=5,
+                           random_state=0).fit(df)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        for given in ({"b": True}, {"i": 3.0}, {"I": 2}, {"c": "v", "b": False},
+                      {"s": "q"}):
+            out = model.sample(4, random_state=0, given=given)
+            assert out.dtypes.equals(df.dtypes), given
+            for key, value in given.items():
+                assert (out[key] == value).all()
+        rows = df.iloc[:3].astype({"b": object})
+        rows.loc[1, "b"] = None  # drawn for row 1, given for the others
+        out = model.sample(3, random_state=0, given=rows.assign(x=np.nan))
+        assert out.dtypes.equals(df.dtypes)
+        assert out["b"].iloc[[0, 2]].tolist() == df["b"].iloc[[0, 2]].tolist()
+
+
+@pytest.mark.parametrize("handle_unknown", ["error", "ignore"])
+def test_given_values_the_model_cannot_use_are_errors(handle_unknown):
+    """Whatever handle_unknown says, an unseen level in given is an error (as a
+    missing entry it was dropped without a word); so are a non-number for a
+    numeric column and a fraction for an integer column."""
+    rng = np.random.RandomState(0)
+    df = pd.DataFrame({"x": rng.randn(60), "i": rng.randint(0, 9, 60),
+                       "c": rng.choice(["u", "v"], 60)})
+    model = VAETransformer(n_components=2, hidden_layer_sizes=(16,), max_iter=5,
+                           handle_unknown=handle_unknown, random_state=0).fit(df)
+    with pytest.raises(ValueError, match=r"\['w'\] in column 'c', a level this model "
+                                         r"was not fit on \(known: \['u', 'v'\]\)"):
+        model.sample(2, given={"c": "w"})
+    with pytest.raises(ValueError, match=r"given has \['w'\] in column 'c'"):
+        model.sample(2, given=df.iloc[:2].assign(c="w", x=np.nan))
+    with pytest.raises(ValueError, match=r"given\['x'\] = 'abc' is not a number; "
+                                         r"column 'x' is numeric \(float64\)"):
+        model.sample(2, given={"x": "abc"})
+    with pytest.raises(ValueError, match=r"3\.5 in column 'i', which holds integers"):
+        model.sample(2, given={"i": 3.5})
 
 
 def test_given_with_a_conditional_model():
