@@ -622,6 +622,12 @@ class TabularSchema:
         cols = list(_iter_columns(X))
         names = self.columns_
         cat = self._categorical_mask(names, self.n_features_, families)
+        # Columns with no observed training value: decoded as missing (the
+        # model knows nothing of them), not as numbers made up around 0.
+        self.empty_columns_ = (np.flatnonzero(np.isnan(X).all(axis=0)) if not tabular
+                               else np.asarray([j for j, (_, col) in enumerate(cols)
+                                                if _missing(_to_numpy(col)).all()],
+                                               dtype=np.intp))
 
         specs = []
         for j, ((name, col), fam) in enumerate(zip(cols, families)):
@@ -853,7 +859,17 @@ class TabularSchema:
         return frame
 
     def _decode_continuous(self, spec, y):
+        if spec.index in getattr(self, "empty_columns_", ()):
+            return np.full(len(y), np.nan)  # never observed in training
         return spec.transform.inverse(np.asarray(y, dtype=np.float64))
+
+    def _unstandardized(self, y):
+        """The fast path's decoded array (a numeric array, every column standardized)."""
+        out = _unstandardize(y, self.mean_, self.scale_)
+        empty = getattr(self, "empty_columns_", None)
+        if empty is not None and len(empty):
+            out[:, empty] = np.nan
+        return out
 
     def decode(self, cont_mean, binary_prob=None, cat_probs=()):
         """Point values in the user's units and types from decoder outputs.
@@ -864,7 +880,7 @@ class TabularSchema:
         """
         cont_mean = np.asarray(cont_mean, dtype=np.float64)
         if self._all_standard:
-            return _unstandardize(cont_mean, self.mean_, self.scale_)
+            return self._unstandardized(cont_mean)
         decoded, ib, ic = [], 0, 0
         for c, spec in enumerate(self._ordered):
             if spec.kind == CONTINUOUS:
@@ -882,7 +898,7 @@ class TabularSchema:
         """User rows from encoded draws of ``p(x|z)`` (layout ``[cont | bin | one-hot]``)."""
         values = np.asarray(values, dtype=np.float64)
         if self._all_standard:
-            return _unstandardize(values, self.mean_, self.scale_)
+            return self._unstandardized(values)
         decoded, start = [], 0
         for spec in self._ordered:
             if spec.kind == CONTINUOUS:

@@ -240,3 +240,35 @@ def test_vae_transformer_density_is_honest_in_original_units(kind):
     if kind == "gaussian":  # close to the true log-density on average
         true = -0.5 * np.log(2 * np.pi * 4.0) - (x - 3.0) ** 2 / 8.0
         assert abs(vae.score(pd.DataFrame({"x": x})) - true.mean()) < 0.3
+
+
+def test_columns_never_observed_in_training_decode_as_missing():
+    """A column with no observed training value (float, object or Int64): sample
+    and inverse_transform give it missing values, not numbers made up around 0
+    (floats in an object column); the other columns are unaffected. Saved too."""
+    import io
+
+    from sklearn_vae import load, save
+
+    rng = np.random.RandomState(0)
+    df = pd.DataFrame({"x": rng.randn(100), "zf": np.nan,
+                       "zo": pd.Series([None] * 100, dtype=object),
+                       "zi": pd.array([None] * 100, dtype="Int64"),
+                       "c": rng.choice(["a", "b", "c"], 100)})
+    vae = VAETransformer(n_components=2, hidden_layer_sizes=(16,), max_iter=5,
+                         random_state=0).fit(df)
+    buffer = io.BytesIO()
+    save(vae, buffer)
+    for model in (vae, load(io.BytesIO(buffer.getvalue()))):
+        for out in (model.sample(20, random_state=0),
+                    model.inverse_transform(model.transform(df.iloc[:5]))):
+            assert out.dtypes.equals(df.dtypes)
+            assert out[["zf", "zo", "zi"]].isna().all().all()
+            assert out["x"].notna().all() and out["c"].isin(["a", "b", "c"]).all()
+
+    X = rng.randn(100, 3)
+    X[:, 1] = np.nan
+    vae = VAETransformer(n_components=2, hidden_layer_sizes=(16,), max_iter=5,
+                         random_state=0).fit(X)
+    for out in (vae.sample(20, random_state=0), vae.inverse_transform(vae.transform(X))):
+        assert np.isnan(out[:, 1]).all() and np.isfinite(out[:, [0, 2]]).all()
