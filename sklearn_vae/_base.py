@@ -1109,7 +1109,7 @@ class _BaseVAE(BaseEstimator):
         return float(np.mean(self.score_samples(X)))
 
     def sample(self, n_samples=1, random_state=None, *, y=None, given=None,
-               posterior_of=None, bandwidth="auto"):
+               posterior_of=None, bandwidth="auto", return_y=False):
         """Draw rows from the generative model.
 
         ``z ~ p(z)``, then the decoder's distribution ``p(x|z)`` including
@@ -1214,6 +1214,13 @@ class _BaseVAE(BaseEstimator):
             0 draws each row's posterior as it is (faithful marginals, rows
             close to single rows: for augmentation, not for sharing). A
             table of more than 50,000 rows is smoothed from 50,000 of them.
+        return_y : bool, default=False
+            Only for a model fit with ``conditional=True``: also return each
+            row's class, ``(X, y)``, as :meth:`GaussianMixture.sample
+            <sklearn.mixture.GaussianMixture.sample>` returns its components.
+            With ``y=None`` these are the classes drawn from ``class_prior_``
+            (a labelled synthetic training set in one call); otherwise ``y``
+            as ``n_samples`` labels of ``classes_``' dtype.
 
         Returns
         -------
@@ -1222,6 +1229,8 @@ class _BaseVAE(BaseEstimator):
             training columns' names, order and dtypes when fit on a DataFrame
             (integer columns rounded, categories only among those seen in
             training), a float64 ndarray otherwise.
+        y : ndarray of shape (n_samples,)
+            Only with ``return_y=True``: each row's class.
         """
         check_is_fitted(self)
         if not isinstance(n_samples, Integral) or n_samples < 1:
@@ -1233,6 +1242,11 @@ class _BaseVAE(BaseEstimator):
                 f"This {type(self).__name__} is unconditional: sample takes no y. "
                 "Fit VAETransformer(conditional=True) with fit(X, y) to sample rows "
                 "of a given class.")
+        if return_y and not conditional:
+            raise ValueError(
+                f"sample: return_y=True returns each row's class, but this "
+                f"{type(self).__name__} is unconditional (it has no classes). Fit "
+                "VAETransformer(conditional=True) with fit(X, y) to draw labelled rows.")
         auto = isinstance(bandwidth, str) and bandwidth == "auto"
         if not auto and (isinstance(bandwidth, bool) or not isinstance(bandwidth, Real)
                          or not 0 <= bandwidth < math.inf):
@@ -1241,8 +1255,11 @@ class _BaseVAE(BaseEstimator):
                 f"row's neighbour radius; 0 draws each row's posterior as it is), got "
                 f"{bandwidth!r}.")
         if posterior_of is not None:
-            return self._sample_posterior_of(posterior_of, n_samples, random_state,
-                                             y=y, given=given, bandwidth=bandwidth)
+            X = self._sample_posterior_of(posterior_of, n_samples, random_state,
+                                          y=y, given=given, bandwidth=bandwidth)
+            if return_y:
+                return X, self.classes_[self._condition(y, n_samples, "sample").argmax(1)]
+            return X
         if not auto:
             raise ValueError(
                 f"sample: bandwidth={bandwidth!r} smooths the codes of posterior_of; "
@@ -1259,8 +1276,10 @@ class _BaseVAE(BaseEstimator):
             y = self.classes_[rng.choice(len(self.classes_), n_samples, p=self.class_prior_)]
         cond = self._condition(y, n_samples, "sample")
         if partial is not None:
-            return self._sample_given(partial, seed + 1, cond=cond)
-        return self._sample(n_samples, seed + 1, cond=cond)
+            X = self._sample_given(partial, seed + 1, cond=cond)
+        else:
+            X = self._sample(n_samples, seed + 1, cond=cond)
+        return (X, self.classes_[cond.argmax(axis=1)]) if return_y else X
 
     def _sample_posterior_of(self, rows, n_samples, random_state, *, y, given, bandwidth):
         """``sample(posterior_of=rows)``: codes of random rows' posteriors, then ``p(x|z)``."""

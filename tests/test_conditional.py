@@ -64,6 +64,29 @@ def test_sample_without_y_uses_the_class_prior_and_is_seeded(cvae):
     np.testing.assert_array_equal(rows, vae.sample(2000, random_state=2))
 
 
+def test_return_y_gives_the_labels_of_the_rows(cvae):
+    """``sample(n, return_y=True)``: the classes drawn from class_prior_ (the same
+    rows as without it), the given labels otherwise; an error without classes."""
+    vae, X, y = cvae
+    rows, labels = vae.sample(2000, random_state=2, return_y=True)
+    np.testing.assert_array_equal(rows, vae.sample(2000, random_state=2))
+    assert labels.shape == (2000,) and labels.dtype == vae.classes_.dtype
+    assert abs(np.mean(labels == "a") - np.mean(y == "a")) < 0.05
+    assert np.mean((rows[:, 0] > 0) == (labels == "a")) > 0.85  # each row's own class
+    given = np.array(["b", "a", "b"], dtype=object)
+    _, back = vae.sample(3, y=given, random_state=0, return_y=True)
+    assert back.tolist() == ["b", "a", "b"]
+    _, back = vae.sample(4, y="a", given={1: 0.0}, random_state=0, return_y=True)
+    assert back.tolist() == ["a"] * 4
+    _, back = vae.sample(5, y="b", posterior_of=X[y == "b"], random_state=0,
+                         return_y=True)
+    assert back.tolist() == ["b"] * 5
+    plain = VAETransformer(n_components=2, hidden_layer_sizes=(16,), max_iter=2,
+                           random_state=0).fit(X)
+    with pytest.raises(ValueError, match="return_y=True .* unconditional"):
+        plain.sample(3, return_y=True)
+
+
 def test_score_samples_is_log_p_x_given_y(cvae):
     vae, X, y = cvae
     right = vae.score_samples(X, y)
