@@ -555,7 +555,7 @@ class _BaseVAE(BaseEstimator):
     _PARTIAL_FIT = {"warm_start": True, "early_stopping": False, "max_iter": 1,
                     "max_steps": None}
 
-    def partial_fit(self, X, y=None, *, sample=None):
+    def partial_fit(self, X, y=None, *, sample=None, classes=None):
         """Train one pass over ``X``, continuing from the current model.
 
         scikit-learn's incremental convention (as ``MLPRegressor`` and
@@ -587,13 +587,19 @@ class _BaseVAE(BaseEstimator):
             A chunk of training rows (NaN marks a missing entry); the same
             columns in every call.
         y : array-like of shape (n_samples,) or None, default=None
-            Class labels of a conditional ``VAETransformer`` (the classes are
-            those of the first chunk); ignored otherwise.
+            Class labels of a conditional ``VAETransformer``; ignored otherwise.
         sample : {array-like, DataFrame} or None, default=None
             Rows with ``X``'s columns to fit the schema from on the first call
             (its categories and the scaling of its columns; it is not trained
             on). Ignored once the estimator is fitted, so the same ``sample``
             may be passed on every call.
+        classes : array-like or None, default=None
+            A conditional ``VAETransformer``'s classes, all of them, as in
+            ``SGDClassifier.partial_fit``: needed on the first call when its
+            chunk lacks some (the first call fixes ``classes_``: ``None``
+            takes the chunk's own); ignored on later calls (which may have
+            any of them) and by unconditional models. ``class_prior_`` counts
+            the rows of every chunk so far.
 
         Returns
         -------
@@ -616,6 +622,8 @@ class _BaseVAE(BaseEstimator):
                         f"sample must have the columns of X; it has {names}, X has "
                         f"{getattr(self, 'feature_names_in_', self.n_features_in_)}.")
                 self._schema_sample = checked
+            if first and classes is not None:
+                self._partial_classes = classes
             return self.fit(X, y)
         except BaseException:
             self.__dict__.clear()
@@ -625,6 +633,7 @@ class _BaseVAE(BaseEstimator):
             self.__dict__.update(saved)
             self.__dict__.pop("_partial", None)
             self.__dict__.pop("_schema_sample", None)
+            self.__dict__.pop("_partial_classes", None)
 
     def _commit_fit(self, **fitted):
         """Set the fitted attributes of a training run, all at once."""

@@ -420,10 +420,44 @@ class VAETransformer(TransformerMixin, _BaseVAE):
             raise ValueError("warm_start cannot turn an unconditional model into a "
                              "conditional one: fit a new estimator.")
         y = self._check_labels(X, y)
+        partial = getattr(self, "_partial", False)
         if not continuing:
-            classes, counts = np.unique(y, return_counts=True)
-            self.classes_, self.class_prior_ = classes, counts / counts.sum()
+            classes = getattr(self, "_partial_classes", None)
+            classes = np.unique(y) if classes is None else self._check_classes(classes, y)
+            counts = np.zeros(len(classes))
+        else:
+            classes = self.classes_
+            unseen = [c for c in np.unique(y).tolist() if c not in set(classes.tolist())]
+            if unseen:
+                how = ("the first partial_fit call fixes them: pass every class to it, "
+                       "partial_fit(X, y, classes=...)" if partial else
+                       "warm_start keeps the classes of the first fit: fit a new "
+                       "estimator (warm_start=False) to add classes")
+                raise ValueError(
+                    f"{'partial_fit' if partial else 'fit'}: y has labels {unseen[:5]} "
+                    f"that are not among classes_={classes.tolist()}; {how}.")
+            counts = getattr(self, "_class_counts", None)
+            if counts is None or not partial:  # fit (warm start): this fit's rows only;
+                # a model saved before the counts existed: its prior as one chunk's worth
+                counts = (np.zeros(len(classes)) if not partial
+                          else self.class_prior_ * len(y))
+        lookup = {c: i for i, c in enumerate(classes.tolist())}
+        index = np.fromiter((lookup[v] for v in y.tolist()), dtype=np.intp, count=len(y))
+        counts = counts + np.bincount(index, minlength=len(classes))
+        self.classes_, self._class_counts = classes, counts
+        self.class_prior_ = counts / counts.sum()
         return self._fit_net(X, cond=self._condition(y, len(y), "fit"))
+
+    @staticmethod
+    def _check_classes(classes, y):
+        """``partial_fit``'s ``classes``: unique, sorted, and covering the chunk's labels."""
+        classes = np.unique(column_or_1d(classes))
+        missing = [c for c in np.unique(y).tolist() if c not in set(classes.tolist())]
+        if missing:
+            raise ValueError(
+                f"partial_fit: y has labels {missing[:5]} that are not in classes="
+                f"{classes.tolist()}; classes must list every class.")
+        return classes
 
     def _check_labels(self, X, y):
         """Validated class labels of a conditional fit (1-d, no missing label)."""

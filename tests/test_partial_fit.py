@@ -100,3 +100,35 @@ def test_an_explicit_sample_fits_the_schema_when_the_first_chunk_is_not_enough()
         fresh.partial_fit(first, sample=sample.rename(columns={"x": "y"}))
     assert not hasattr(fresh, "n_features_in_")  # still unfitted
 
+
+
+def test_conditional_partial_fit_takes_classes_and_counts_every_chunk():
+    """The first call fixes classes_ (``classes=`` as SGDClassifier's, for a first
+    chunk that lacks some); class_prior_ counts the rows of every chunk; a label
+    outside classes_ is an error that says how to include it."""
+    rng = np.random.RandomState(0)
+    y = np.repeat(["a", "b", "c"], [120, 60, 20])
+    X = rng.normal(size=(200, 3)) + (y == "c")[:, None] * 3.0
+    kw = dict(conditional=True, n_components=2, hidden_layer_sizes=(16,), random_state=0)
+    first, rest = np.arange(200) < 150, np.arange(200) >= 150
+    vae = VAETransformer(**kw).partial_fit(X[first], y[first])
+    with pytest.raises(ValueError, match=r"partial_fit: y has labels \['c'\] that are not "
+                                         r"among classes_=\['a', 'b'\]; the first "
+                                         r"partial_fit call fixes them.*classes="):
+        vae.partial_fit(X[rest], y[rest])
+    vae = VAETransformer(**kw).partial_fit(X[first], y[first], classes=["c", "b", "a"])
+    assert vae.classes_.tolist() == ["a", "b", "c"]
+    np.testing.assert_allclose(vae.class_prior_, [120 / 150, 30 / 150, 0.0])
+    vae.partial_fit(X[rest], y[rest])
+    np.testing.assert_allclose(vae.class_prior_, [0.6, 0.3, 0.1])
+    assert np.isfinite(vae.sample(50, y="c", random_state=0)).all()  # first absent
+    with pytest.raises(ValueError, match=r"not in classes=\['a', 'b'\]; classes must "
+                                         r"list every class"):
+        VAETransformer(**kw).partial_fit(X, y, classes=["a", "b"])
+    # fit with warm_start: class_prior_ of this fit's rows; classes_ kept.
+    vae = VAETransformer(warm_start=True, max_iter=2, **kw).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        vae.fit(X[y == "a"], y[y == "a"])
+    np.testing.assert_allclose(vae.class_prior_, [1.0, 0.0, 0.0])
+    assert vae.classes_.tolist() == ["a", "b", "c"]
