@@ -55,6 +55,7 @@ from .nn import ColumnLayout
 
 CONTINUOUS, BINARY, CATEGORICAL = "continuous", "binary", "categorical"
 
+_SPARSE = "pandas sparse columns are not supported"
 _UNSUPPORTED_HINT = (
     "Convert it to numbers (e.g. a datetime to a timestamp or its parts, a complex "
     "number to its real and imaginary parts), to strings, or drop it before fitting "
@@ -94,7 +95,7 @@ def _dtype_family(dtype):
         if isinstance(dtype, pd.CategoricalDtype):
             return "category"
         if isinstance(dtype, pd.SparseDtype):
-            return "sparse columns are not supported"
+            return _SPARSE
         if isinstance(dtype, (pd.PeriodDtype, pd.IntervalDtype)):
             return f"dtype {dtype} is not supported"
         if api.is_datetime64_any_dtype(dtype) or api.is_timedelta64_dtype(dtype):
@@ -183,6 +184,9 @@ def check_tabular(X):
         label = name if name is not None else j
         fam = _dtype_family(col.dtype)
         if fam not in ("numeric", "bool", "category", "object"):
+            if fam == _SPARSE:  # its values are numbers already: only the storage differs
+                raise TypeError(f"Column {label!r}: {fam}. Make the frame dense first: "
+                                "X.sparse.to_dense() (or X.astype(float)).")
             raise TypeError(f"Column {label!r}: {fam}. {_UNSUPPORTED_HINT}")
         values = _to_numpy(col)
         if fam == "object":

@@ -475,10 +475,18 @@ class VAETransformer(TransformerMixin, _BaseVAE):
                              "class for every row.")
         kind = type_of_target(y)
         if kind not in ("binary", "multiclass"):
+            if kind.startswith("continuous"):
+                hint = ("Bin a continuous target (e.g. with KBinsDiscretizer) to condition "
+                        "on it.")
+            elif kind == "unknown":
+                hint = ("Its labels cannot be read as classes: mixed types (e.g. 1 and "
+                        "'a') or other objects. Give every label one type (e.g. "
+                        "y.astype(str)).")
+            else:
+                hint = "Give one class label per row."
             raise ValueError(
                 f"conditional=True needs class labels in y (binary or multiclass), got a "
-                f"{kind!r} target. Bin a continuous target (e.g. with "
-                "KBinsDiscretizer) to condition on it.")
+                f"{kind!r} target. {hint}")
         return y
 
     def fit_transform(self, X, y=None):

@@ -134,8 +134,9 @@ def test_conditional_errors_name_the_problem(cvae, call, match):
 
 @pytest.mark.parametrize("y, match", [
     (None, r"fit needs y"),
-    ("continuous", r"got a 'continuous' target"),
+    ("continuous", r"got a 'continuous' target. Bin a continuous target"),
     ("nan", r"missing labels"),
+    ("mixed", r"got a 'unknown' target. .*mixed types .* y.astype\(str\)"),
 ])
 def test_conditional_fit_rejects_bad_labels(y, match):
     X, labels = two_classes(50)
@@ -143,6 +144,9 @@ def test_conditional_fit_rejects_bad_labels(y, match):
         y = X[:, 1]
     elif isinstance(y, str) and y == "nan":
         y = np.where(labels == "a", 1.0, np.nan)
+    elif isinstance(y, str) and y == "mixed":
+        y = labels.astype(object)
+        y[labels == "a"] = 1  # 1 and "b"
     with pytest.raises(ValueError, match=match):
         VAETransformer(conditional=True, max_iter=1).fit(X, y)
 

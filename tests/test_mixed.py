@@ -205,6 +205,8 @@ def test_vae_transformer_grid_search_on_mixed_data(df):
     (pd.Series([{"a": 1}] * 6, dtype=object), r"Column 'bad' contains dict objects"),
     (pd.Series([datetime.date(2020, 1, 1)] * 6, dtype=object),
      r"Column 'bad' contains date objects"),
+    (pd.arrays.SparseArray(np.arange(6.0)),
+     r"Column 'bad': pandas sparse .* X.sparse.to_dense\(\)"),
 ])
 def test_vae_transformer_unsupported_dtypes(column, match):
     X = pd.DataFrame({"ok": np.arange(6.0), "bad": column})
