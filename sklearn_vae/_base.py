@@ -1237,7 +1237,8 @@ class _BaseVAE(BaseEstimator):
             In the units and types of the training data: a DataFrame with the
             training columns' names, order and dtypes when fit on a DataFrame
             (integer columns rounded, categories only among those seen in
-            training), a float64 ndarray otherwise.
+            training), a float64 ndarray otherwise. A column with no
+            observed value in training comes back missing, as it was.
         y : ndarray of shape (n_samples,)
             Only with ``return_y=True``: each row's class.
         """
