@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import _BaseVAE, _output_dtype, atomic_fit, resample
 from ._dask import blockwise
-from ._schema import CONTINUOUS, _pandas
+from ._schema import CONTINUOUS, _pandas, is_dataframe
 from .utils import saturating_cast, torch_generator
 from .utils._compat import _check_feature_names_in
 
@@ -367,7 +367,9 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         categorical columns the category with the highest weighted
         probability (or a drawn one with ``sample_posterior=True``).
         """
-        pd = _pandas() if self.schema_.is_frame_ else None
+        # X's own type, which may differ from fit's (a frame fit, an array
+        # transformed, or the reverse: sklearn warns about the names only).
+        pd = _pandas() if is_dataframe(X) else None
         missing = self._missing_mask(X)
         out = X.copy()
         rows = np.flatnonzero(missing.any(axis=1))
@@ -377,10 +379,15 @@ class VAEImputer(TransformerMixin, _BaseVAE):
                       else self._conditional_mean(X_rows))
             for j in np.flatnonzero(missing[rows].any(axis=0)):
                 sel = missing[rows, j]
+                values = (filled.iloc[np.flatnonzero(sel), j].to_numpy()
+                          if is_dataframe(filled) else np.asarray(filled)[sel, j])
+                if pd is not None and not is_dataframe(filled):  # in the frame's dtype
+                    values = pd.Series(values, dtype=object).astype(
+                        out.dtypes.iloc[j]).to_numpy()
                 if pd is not None:
-                    out.iloc[rows[sel], j] = filled.iloc[np.flatnonzero(sel), j].to_numpy()
+                    out.iloc[rows[sel], j] = values
                 else:
-                    out[rows[sel], j] = filled[sel, j]
+                    out[rows[sel], j] = values
         empty = self._empty_features
         if self.keep_empty_features:
             # Never observed in fit: 0 (False for a boolean column), as the

@@ -171,3 +171,28 @@ def test_vae_imputer_floors_the_variance_of_discrete_columns():
     floor = imp.module_.min_variance.numpy()
     np.testing.assert_allclose(floor, [1e-3, (2.0 / np.nanstd(X[:, 1])) ** 2 / 12],
                                rtol=1e-5)
+
+
+def test_transform_input_type_may_differ_from_fit():
+    """Fit on a DataFrame, transform an array (or the reverse): the imputed table in
+    the type passed, as sklearn's imputers (with its feature-name warning only);
+    it crashed on ``.iloc`` / column indexing."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    df = pd.DataFrame({"f": rng.normal(size=60), "g": rng.normal(size=60),
+                       "c": rng.choice(list("abc"), 60).astype(object)})
+    df.loc[:9, "f"] = np.nan
+    df.loc[10:12, "c"] = None
+    kw = dict(hidden_layer_sizes=(16,), max_iter=5, n_components=2, random_state=0)
+    on_frame = VAEImputer(**kw).fit(df)
+    with pytest.warns(UserWarning, match="feature names"):
+        as_array = on_frame.transform(df.to_numpy())
+    expected = on_frame.transform(df)
+    assert isinstance(as_array, np.ndarray) and as_array.shape == df.shape
+    np.testing.assert_array_equal(as_array[:, 2], expected["c"].to_numpy())
+    np.testing.assert_allclose(as_array[:, :2].astype(float), expected[["f", "g"]])
+    on_array = VAEImputer(**kw).fit(df.to_numpy())
+    with pytest.warns(UserWarning, match="feature names"):
+        as_frame = on_array.transform(df)
+    assert as_frame.dtypes.equals(df.dtypes) and not as_frame.isna().any().any()
+    np.testing.assert_array_equal(as_frame.to_numpy(), on_array.transform(df.to_numpy()))
