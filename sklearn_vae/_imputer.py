@@ -18,7 +18,10 @@ from .utils._compat import _check_feature_names_in
 
 
 def _is_nan(value):
-    return isinstance(value, Real) and math.isnan(value)
+    """NaN, or ``pd.NA``: the package's own missing markers (NaN, None, pd.NA)."""
+    pd = _pandas()
+    return (isinstance(value, Real) and math.isnan(value)) or (
+        pd is not None and value is pd.NA)
 
 
 class VAEImputer(TransformerMixin, _BaseVAE):
@@ -68,9 +71,13 @@ class VAEImputer(TransformerMixin, _BaseVAE):
 
     Parameters
     ----------
-    missing_values : int, float or np.nan, default=np.nan
+    missing_values : int, float, np.nan or pd.NA, default=np.nan
         The placeholder for missing values; all its occurrences are imputed.
-        With a number (e.g. ``-1`` or ``0``), NaN in the input is an error.
+        ``np.nan`` and ``pd.NA`` mean the same: NaN, None and ``pd.NA`` are all
+        missing, in any column. With a number (e.g. ``-1`` or ``0``), as in
+        ``IterativeImputer``, the input must be all-numeric (it is read as a
+        float array, and the output is one), and NaN in it is an error; to
+        impute a mixed-type table, mark its missing entries as NaN / None.
     sample_posterior : bool, default=False
         Draw one completion from the model's conditional distribution instead
         of returning the conditional mean. Set to True for multiple
@@ -304,6 +311,17 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         """
         if _is_nan(self.missing_values):
             return super()._validate_input(X, reset=reset)
+        if is_dataframe(X):
+            text = [c for c in X.columns
+                    if not (_pandas().api.types.is_numeric_dtype(X[c].dtype)
+                            or _pandas().api.types.is_bool_dtype(X[c].dtype))]
+            if text:
+                raise ValueError(
+                    f"missing_values={self.missing_values!r} works on numeric input "
+                    f"only, but columns {text[:5]} are not numeric. To impute a "
+                    "mixed-type table, mark its missing entries as NaN / None (e.g. "
+                    f"X.replace({self.missing_values!r}, np.nan)) and keep "
+                    "missing_values=np.nan.")
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_all_finite=True,
                           reset=reset, copy=True)
         X[X == self.missing_values] = np.nan

@@ -196,3 +196,23 @@ def test_transform_input_type_may_differ_from_fit():
         as_frame = on_array.transform(df)
     assert as_frame.dtypes.equals(df.dtypes) and not as_frame.isna().any().any()
     np.testing.assert_array_equal(as_frame.to_numpy(), on_array.transform(df.to_numpy()))
+
+
+def test_missing_values_pd_na_is_nan_and_a_number_needs_numeric_input():
+    """missing_values=pd.NA (which the parameter check admits) imputes as np.nan
+    does (it failed with "Input X contains NaN"); a numeric placeholder on a table
+    with text columns is an error that says how to mark missing entries instead
+    (it failed with "could not convert string to float")."""
+    pd = pytest.importorskip("pandas")
+    kw = dict(hidden_layer_sizes=(16,), max_iter=5, n_components=2, random_state=0)
+    df = pd.DataFrame({"a": pd.array([1, 2, None, 4] * 15, dtype="Int64"),
+                       "b": pd.array(np.linspace(0, 1, 60), dtype="Float64")})
+    via_na = VAEImputer(missing_values=pd.NA, **kw).fit_transform(df)
+    pd.testing.assert_frame_equal(via_na, VAEImputer(**kw).fit_transform(df))
+    mixed = pd.DataFrame({"f": np.r_[-1.0, np.arange(59.0)], "c": ["x", "y"] * 30})
+    with pytest.raises(ValueError, match=r"missing_values=-1 works on numeric input only, "
+                                         r"but columns \['c'\] are not numeric.*"
+                                         r"X.replace\(-1, np.nan\)"):
+        VAEImputer(missing_values=-1, **kw).fit(mixed)
+    out = VAEImputer(missing_values=-1, **kw).fit_transform(mixed[["f"]].assign(g=1.0))
+    assert isinstance(out, np.ndarray) and out[0, 0] != -1  # as IterativeImputer
