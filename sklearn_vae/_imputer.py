@@ -48,7 +48,9 @@ class VAEImputer(TransformerMixin, _BaseVAE):
     - ``sample_posterior=True``: one plausible completion, drawn by
       sampling-importance-resampling: pick a draw ``z_k`` with probability
       ``w_k``, then sample ``x_mis ~ p(x_mis|z_k)`` including the observation
-      noise. The draw is seeded by ``random_state``.
+      noise. The draw is seeded by ``random_state``: the same call gives the
+      same completions, but a row's draw depends on the rows passed with it
+      and their order (one random stream runs through the call).
 
     Observed entries are returned unchanged. Categorical columns (when the
     schema has them) are imputed with the category of highest weighted
@@ -67,7 +69,8 @@ class VAEImputer(TransformerMixin, _BaseVAE):
     in ``fit`` is dropped from the output, as in
     :class:`~sklearn.impute.SimpleImputer` and ``IterativeImputer``, unless
     ``keep_empty_features=True``, in which case its missing entries are
-    filled with 0.
+    filled with 0. (A pandas ``category`` column with no observed value is
+    an error at fit, as in every estimator of the package: drop it first.)
 
     Parameters
     ----------
@@ -369,11 +372,15 @@ class VAEImputer(TransformerMixin, _BaseVAE):
 
         Returns
         -------
-        Xt : ndarray of shape (n_samples, n_features_out)
-            ``X`` with its missing entries imputed, same dtype (float32 or
-            float64); columns never observed in ``fit`` are dropped unless
-            ``keep_empty_features=True``; the indicator columns follow
-            when ``add_indicator=True``.
+        Xt : ndarray or DataFrame of shape (n_samples, n_features_out)
+            ``X`` with its missing entries imputed, in ``X``'s own form: a
+            numeric array keeps its dtype (float32 or float64); a DataFrame
+            comes back as a DataFrame with each column's dtype and ``X``'s
+            column labels (``set_output(transform="pandas")`` renames them
+            to ``get_feature_names_out()``), an object array as an object
+            array. Columns never observed in ``fit`` are dropped unless
+            ``keep_empty_features=True``; the indicator columns follow when
+            ``add_indicator=True``.
         """
         X = self._validate_for_inference(X)
         return self._impute(X)
