@@ -771,9 +771,15 @@ class _BaseVAE(BaseEstimator):
 
         load = _with_rows_of(lambda start, stop: (Z[start:stop],), cond)
         with single_cpu_thread(device), torch.inference_mode():
-            mean, prob, *cat_probs = run_chunks(
-                load, len(Z), fn, chunk=chunk, block=block, device=device,
-                dtypes=(dtype, dtype))
+            if not len(Z):  # no chunk to run: the decoder on zero rows
+                mean, prob, *cat_probs = (t.cpu().numpy() for t in fn(
+                    torch.zeros((0, Z.shape[1]), dtype=dtype, device=device),
+                    None if cond is None else torch.zeros(
+                        (0, cond.shape[1]), dtype=dtype, device=device)))
+            else:
+                mean, prob, *cat_probs = run_chunks(
+                    load, len(Z), fn, chunk=chunk, block=block, device=device,
+                    dtypes=(dtype, dtype))
         return self.schema_.decode(mean, prob, cat_probs)
 
     def _importance(self, X, reduce, *, with_jacobian=False, need_columns=True,

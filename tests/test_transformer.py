@@ -334,3 +334,12 @@ def test_vae_transformer_shared_scaling_is_an_error_on_a_mixed_table():
         VAETransformer(scaling="shared", **FAST).fit(df)
     with pytest.raises(InvalidParameterError, match="scaling"):
         VAETransformer(scaling="global").fit(np.ones((10, 2)))
+
+
+def test_inverse_transform_of_zero_codes_is_zero_rows():
+    # ensure_min_samples=0 was meant: it crashed unpacking None from the chunk runner.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(50, 4))
+    vae = VAETransformer(n_components=2, **FAST).fit(X)
+    out = vae.inverse_transform(np.empty((0, 2), dtype=np.float32))
+    assert out.shape == (0, 4) and out.dtype == np.float32
