@@ -1,6 +1,7 @@
 """Command line: ``python -m sklearn_vae`` (also the ``sklearn-vae`` script)."""
 
 import argparse
+import math
 import sys
 import time
 
@@ -90,7 +91,8 @@ _TABLE_COMMANDS = {
                "the table with its missing (empty or NaN) entries filled by VAEImputer"),
     "outliers": ("anomaly score and flag per row (VAEOutlierDetector)",
                  "the table with two columns added by VAEOutlierDetector: anomaly_score "
-                 "(minus log p(row): higher is more anomalous) and is_outlier"),
+                 "(minus the detector's score_samples, log p(row) with each entry's "
+                 "share capped, entry_cap: higher is more anomalous) and is_outlier"),
 }
 
 
@@ -130,7 +132,15 @@ def _read_table(path):
 
 def _write_table(df, path):
     if path == "-":
-        df.to_csv(sys.stdout, index=False)
+        try:
+            df.to_csv(sys.stdout, index=False)
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader stopped early (| head): end quietly
+            import os
+
+            # Python's recipe: no further writes (nor the flush at exit) to the pipe.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise SystemExit(1) from None
         return
     try:
         if _is_parquet(path):
@@ -166,12 +176,38 @@ def _fit_params(args, kind):
         params["max_iter"] = args.max_iter
     if args.categorical:
         params["categorical_features"] = args.categorical.split(",")
-    if kind == "transformer":
-        params["n_components"] = args.n_components
-    if kind == "detector":
-        c = args.contamination
-        params["contamination"] = c if c == "auto" else float(c)
+    n_components = getattr(args, "n_components", None)
+    if n_components is None and kind == "transformer":
+        n_components = 2  # the CLI's default for codes: a 2-D map
+    if n_components is not None:
+        params["n_components"] = n_components
+    contamination = getattr(args, "contamination", None)
+    if contamination is not None and kind != "detector":
+        _usage_error(f"--contamination sets the outlier detector's threshold; a "
+                     f"{kind} has none (use --estimator detector, or drop the option).")
+    if kind == "detector" and contamination is not None:
+        params["contamination"] = contamination
     return params
+
+
+def _usage_error(message):
+    """End the command with exit status 2 (a bad option) and a message on stderr."""
+    print(f"sklearn-vae: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _contamination(text):
+    """``--contamination``: 'auto' or a share of outliers in (0, 0.5]."""
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 0.5:
+        raise argparse.ArgumentTypeError(
+            f"expected 'auto' or a share of outliers in (0, 0.5], e.g. 0.05; got {text!r}")
+    return value
 
 
 def _fit(kind, X, args):
@@ -303,12 +339,13 @@ def _add_fit_options(p, kinds):
                         "the columns of text)")
     p.add_argument("--random-state", type=int, default=0)
     p.add_argument("--verbose", type=int, default=0)
-    if "transformer" in kinds:
-        p.add_argument("--n-components", type=int, default=2,
-                       help="latent dimensions of a transformer (default: 2)")
+    p.add_argument("--n-components", type=int, default=None,
+                   help="latent dimensions (default: 2 for a transformer, the "
+                        "estimator's own for an imputer or a detector)")
     if "detector" in kinds:
-        p.add_argument("--contamination", default="auto",
-                       help="detector: 'auto' or the expected share of outliers, e.g. 0.05")
+        p.add_argument("--contamination", type=_contamination, default=None,
+                       help="detector only: 'auto' (default) or the expected share of "
+                            "outliers, e.g. 0.05")
 
 
 _TABLE_HELP = "table: CSV with a header row, or Parquet (.parquet); '-' for stdin"
@@ -360,7 +397,8 @@ def _add_model_commands(sub):
                "VAEImputer (the table with its missing entries filled).")
     with_model("score", _score_command, "log-likelihood of each row under a saved model",
                "The table with a log_likelihood column added: log p(row) in nats, in "
-               "the table's own units (score_samples); the mean goes to stderr.")
+               "the table's own units (score_samples; a VAEOutlierDetector's caps each "
+               "entry's share, entry_cap); the mean goes to stderr.")
     p = with_model("sample", _sample_command, "draw synthetic rows from a saved model",
                    "Draw synthetic rows in the training table's columns and types; with "
                    "--given, rows with those columns fixed (the others drawn by "

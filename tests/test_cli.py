@@ -189,3 +189,47 @@ def test_cli_errors_name_the_problem_and_exit_1(table_csv, tmp_path):
     with pytest.raises(SystemExit) as exc:  # bad options: argparse, exit status 2
         main(["sample"])
     assert exc.value.code == 2
+
+
+def test_cli_options_reach_the_estimator_or_are_refused(table_csv, tmp_path, capsys):
+    """--n-components reaches an imputer or a detector too (it was dropped); a bad
+    --contamination is an argparse error naming it (exit 2), and --contamination
+    for a model without a threshold is refused (it was ignored)."""
+    from sklearn_vae import load
+
+    path, _ = table_csv
+    model = tmp_path / "imp.skvae"
+    assert main(["fit", str(path), "--estimator", "imputer", "--n-components", "3",
+                 "--max-iter", "2", "-o", str(model)]) == 0
+    assert load(model).n_components == 3
+    assert main(["fit", str(path), "--max-iter", "2", "-o", str(model)]) == 0
+    assert load(model).n_components == 2  # the CLI's default for a transformer
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main(["outliers", str(path), "--contamination", "abc"])
+    assert exc.value.code == 2
+    assert "argument --contamination: expected 'auto' or a share" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["fit", str(path), "--contamination", "0.1", "-o", str(model)])
+    assert exc.value.code == 2
+    assert "a transformer has none" in capsys.readouterr().err
+
+
+def test_cli_stops_quietly_when_the_reader_closes_the_pipe(tmp_path):
+    """`sklearn-vae reduce t.csv | head -1`: no BrokenPipeError traceback (the
+    codes of 20,000 rows overflow the pipe's buffer)."""
+    import os
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    path = tmp_path / "big.csv"
+    np.savetxt(path, np.random.RandomState(0).normal(size=(20_000, 3)), delimiter=",",
+               header="a,b,c", comments="")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.run(
+        f"{sys.executable} -m sklearn_vae reduce {path} --max-iter 2 | head -1",
+        shell=True, capture_output=True, text=True, env=env, check=False)
+    assert proc.stdout.startswith("vae0,vae1")
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
