@@ -15,6 +15,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 from skorch.helper import predefined_split
 
+from ._dask import blockwise
 from ._inference import (
     CHUNK_MULTIPLE,
     INFERENCE_MEMORY_BUDGET,
@@ -1046,6 +1047,7 @@ class _BaseVAE(BaseEstimator):
 
     # -- shared public methods ----------------------------------------------
 
+    @blockwise("rows")
     def score_samples(self, X):
         """Log-likelihood of each row under the model, in the input's units.
 
@@ -1081,6 +1083,7 @@ class _BaseVAE(BaseEstimator):
         X = self._validate_for_inference(X)
         return self._log_likelihood(X)
 
+    @blockwise("columns", width=lambda est: est.n_features_in_)
     def score_samples_per_feature(self, X):
         """Each column's additive share of :meth:`score_samples`.
 

@@ -72,6 +72,8 @@ def _map_blocks(est, method, X, args, kwargs, kind, *, dtype, width):
         X = X.rechunk({1: -1})
 
     def run(block, fitted):
+        if not len(block):  # an empty block (after a filter): an empty result
+            return np.empty((0,) if kind == "rows" else (0, width(fitted)), out_dtype)
         return np.asarray(method(fitted, block), dtype=out_dtype)
 
     if kind == "rows":
@@ -90,12 +92,15 @@ def _map_partitions(est, method, X, kind, out_dtype, model):
         meta = pd.Series(np.empty(0, out_dtype), name=name)
 
         def run(part, fitted):
+            if not len(part):  # an empty partition (after a filter)
+                return meta.set_axis(part.index, axis=0)
             return pd.Series(np.asarray(method(fitted, part), dtype=out_dtype),
                              index=part.index, name=name)
     else:
         columns = _output_columns(est, method)
         meta = pd.DataFrame({c: np.empty(0, out_dtype) for c in columns})
-        if name == "transform" and hasattr(est, "missing_values"):
+        if (name == "transform" and hasattr(est, "missing_values")
+                and est.schema_.is_frame_):
             # The imputer keeps the table's columns and dtypes (less the columns
             # never observed in fit, plus the indicator's boolean columns).
             meta = X._meta
@@ -108,6 +113,8 @@ def _map_partitions(est, method, X, kind, out_dtype, model):
                                  axis=1)
 
         def run(part, fitted):
+            if not len(part):  # an empty partition (after a filter)
+                return meta.set_axis(part.index, axis=0)
             out = method(fitted, part)
             if isinstance(out, pd.DataFrame):
                 return out.set_axis(part.index, axis=0)

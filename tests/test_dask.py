@@ -112,3 +112,37 @@ def test_a_fitted_model_ships_without_training_data():
     assert len(blob) < 200_000  # weights, schema, optimizer moments; no rows
     assert vae.net_.train_split is None
     np.testing.assert_array_equal(pickle.loads(blob).transform(X), vae.transform(X))
+
+
+def test_empty_blocks_and_partitions_give_empty_results():
+    """A filter leaves empty blocks / partitions: they give empty results of the
+    right shape and dtype (they failed the whole compute with 'Found array with 0
+    sample(s)'); the other rows equal the in-memory results."""
+    import dask
+
+    X = table(200)
+    X[::7, 1] = np.nan
+    vae = VAETransformer(n_components=2, max_iter=3, **SMALL).fit(X)
+    det = VAEOutlierDetector(max_iter=3, **SMALL).fit(X)
+    imp = VAEImputer(max_iter=3, **SMALL).fit(X)
+    dX = da.from_array(X, chunks=((30, 0, 170), (5,)))
+    frame = dd.from_pandas(pd.DataFrame(X, columns=list("abcde")), npartitions=4)
+    kept = frame[frame["a"] < np.inf].map_partitions(  # partitions 2-4 emptied
+        lambda d: d[d.index < 60])
+    with dask.config.set(scheduler="synchronous"):
+        np.testing.assert_array_equal(vae.transform(dX).compute(), vae.transform(X))
+        np.testing.assert_array_equal(det.predict(dX).compute(), det.predict(X))
+        np.testing.assert_array_equal(imp.transform(dX).compute(), imp.transform(X))
+        # The imputer's scores are lazy too (they were computed eagerly).
+        lazy = imp.score_samples(dX)
+        assert isinstance(lazy, da.Array)
+        np.testing.assert_array_equal(lazy.compute(), imp.score_samples(X))
+        np.testing.assert_array_equal(imp.score_samples_per_feature(dX).compute(),
+                                      imp.score_samples_per_feature(X))
+        codes = vae.transform(kept).compute()
+        assert codes.shape == (60, 2)
+        np.testing.assert_array_equal(codes.to_numpy(), vae.transform(X[:60]))
+        scores = det.score_samples(kept).compute()
+        np.testing.assert_array_equal(scores.to_numpy(), det.score_samples(X[:60]))
+        filled = imp.transform(kept).compute()
+        assert filled.shape == (60, 5) and not filled.isna().any().any()
