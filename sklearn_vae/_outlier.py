@@ -55,7 +55,8 @@ def _fingerprint(X):
     """SHA-256 digest of the content of ``X`` (an ndarray or a DataFrame), or None.
 
     Equal digests mean equal shape, dtypes, column names and values (NaNs
-    included), so equal scores. None for anything else (the caller then
+    included; an object cell's type too, as pandas hashes it by ``str``), so
+    equal scores. None for anything else (the caller then
     computes instead of looking up).
     """
     digest = hashlib.sha256()
@@ -72,6 +73,12 @@ def _fingerprint(X):
         digest.update(repr((X.shape, list(map(str, X.columns)),
                             list(map(str, X.dtypes)))).encode())
         digest.update(memoryview(np.ascontiguousarray(rows)).cast("B"))
+        # pandas hashes object cells by str(): the int 1 and the string "1"
+        # collide, but the model tells them apart (a category it knows, or not).
+        for j in np.flatnonzero([dtype.kind == "O" for dtype in X.dtypes]):
+            kinds = X.iloc[:, j].map(lambda v: type(v).__qualname__)
+            digest.update(memoryview(np.ascontiguousarray(
+                pd.util.hash_pandas_object(kinds, index=False).to_numpy())).cast("B"))
         return digest.hexdigest()
     return None
 

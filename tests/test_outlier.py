@@ -512,3 +512,17 @@ def test_score_samples_reuses_fit_scores_of_the_same_rows_only(data, monkeypatch
     assert getattr(loaded, "_score_cache", None) is None
     np.testing.assert_array_equal(loaded.score_samples(X), computed)
     assert calls[-1] == len(X)
+
+
+def test_score_cache_tells_int_cells_from_their_strings():
+    """The training-score cache keys DataFrames by content; pandas hashes object
+    cells by str(), so ints 1/2 matched the strings "1"/"2" and the fitted detector
+    returned training scores for rows it cannot score (a loaded copy raised)."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    df = pd.DataFrame({"a": rng.normal(size=100),
+                       "k": pd.Series(rng.choice(["1", "2"], 100), dtype=object)})
+    det = VAEOutlierDetector(hidden_layer_sizes=(16,), max_iter=5, random_state=0).fit(df)
+    assert np.isfinite(det.score_samples(df)).all()
+    with pytest.raises(ValueError, match=r"unknown categories \[1, 2\] in column 'k'"):
+        det.score_samples(df.assign(k=df["k"].map(int).astype(object)))
