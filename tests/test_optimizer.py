@@ -3,6 +3,7 @@
 import copy
 import pickle
 
+import numpy as np
 import pytest
 import torch
 
@@ -103,3 +104,32 @@ def test_relinks_after_the_views_are_cut(how):
     _train(module, optimizer, 10, seed=3)
     _train(other, other_opt, 10, seed=3)
     assert _max_diff(module, other) == 0.0
+
+
+def test_a_pickled_estimator_holds_each_parameter_once():
+    """With the views linked, pickle wrote the flat buffer once per parameter and
+    per moment: a default transformer on 600 digits pickled to 5.6 MB for 21,572
+    parameters. The net unlinks them first; training then goes on exactly as an
+    unpickled copy's does."""
+    import copy
+    import warnings
+
+    from sklearn.datasets import load_digits
+
+    from sklearn_vae import VAETransformer
+
+    X = load_digits().data[:600]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        vae = VAETransformer(max_iter=3, random_state=0).fit(X)
+    n_params = sum(p.numel() for p in vae.module_.parameters())
+    twin = copy.deepcopy(vae)
+    size = len(pickle.dumps(vae))
+    # weights and the two Adam moments in float32, plus schema, history, settings
+    assert size < 3 * 4 * n_params + 200_000
+    restored = pickle.loads(pickle.dumps(vae))
+    for est in (vae, twin, restored):
+        est.partial_fit(X)
+    np.testing.assert_array_equal(vae.score_samples(X[:50]), twin.score_samples(X[:50]))
+    np.testing.assert_array_equal(restored.score_samples(X[:50]),
+                                  twin.score_samples(X[:50]))
