@@ -1478,7 +1478,7 @@ class _BaseVAE(BaseEstimator):
             sel = np.flatnonzero(observed[:, j])
             if is_dataframe(out):  # the given values, in the training column's dtype
                 name = out.columns[j]
-                column = out[name].astype(object).to_numpy()
+                column = out[name].to_numpy(dtype=object, copy=True)
                 column[sel] = rows.iloc[sel, j].to_numpy()
                 out[name] = _pandas().Series(column, index=out.index).astype(
                     out[name].dtype)
