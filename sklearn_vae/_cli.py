@@ -410,7 +410,8 @@ def _add_model_commands(sub):
                    help="fix a column (repeat for several), e.g. --given sex=Female")
     p.add_argument("--posterior-of", default=None, metavar="TABLE",
                    help="draw codes from the posteriors of this table's rows (usually "
-                        "the training table) instead of N(0, I): closer marginals")
+                        "the training table) instead of the model's prior: closer "
+                        "marginals")
     p.add_argument("--bandwidth", default="auto", metavar="auto|H",
                    help="with --posterior-of: widen each row's posterior by a kernel of "
                         "this multiple of the row's neighbour radius; 'auto' (default) "
@@ -454,7 +455,7 @@ def main(argv=None):
             return args.handler(args)
         return _table_command(args)
     except (ValueError, TypeError) as exc:  # the estimators' input errors
-        _fail(str(exc))
+        _fail(" ".join(str(exc).split()))  # one line (sklearn's name report has several)
 
 
 if __name__ == "__main__":  # pragma: no cover

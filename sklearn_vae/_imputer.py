@@ -143,7 +143,7 @@ class VAEImputer(TransformerMixin, _BaseVAE):
     random_state : int, RandomState instance or None, default=None
         Seeds weight init, batch order, the validation split, the importance
         draws and, with ``sample_posterior=True``, the completion.
-        See ``random_state``.
+        (scikit-learn's glossary: "random_state".)
     verbose : int, default=0
         1 shows a progress bar over epochs with the loss, which leaves a
         one-line summary; 2 prints skorch's per-epoch table instead.

@@ -204,8 +204,8 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         (large tables), trimming starts after a quarter of the planned
         epochs instead, and when it allows a single epoch (above about
         142,000 rows with the defaults, or ``max_iter=1``) after a quarter
-        of that epoch's planned steps, so it always happens (until this
-        round a single-epoch fit never trimmed).
+        of that epoch's planned steps, so it always happens (in earlier
+        versions a single-epoch fit never trimmed).
     max_iter : int, default=200
         Maximum number of epochs.
     max_steps : int, "auto" or None, default="auto"
@@ -269,7 +269,7 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
     random_state : int, RandomState instance or None, default=None
         Seeds weight init, batch order, the validation split and the noise.
         The global numpy and torch RNGs are left untouched.
-        See ``random_state``.
+        (scikit-learn's glossary: "random_state".)
     verbose : int, default=0
         1 shows a progress bar over epochs with the loss, which leaves a
         one-line summary; 2 prints skorch's per-epoch table instead.
