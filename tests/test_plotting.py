@@ -86,3 +86,29 @@ def test_marginals_display_mixed_table(agg):
     assert len(disp.axes_) == 2
     assert [ax.get_title() for ax in disp.axes_] == ["x", "city"]
     assert len(disp.synthetic) == 100 and list(disp.synthetic.columns) == ["x", "city"]
+
+
+def test_displays_on_a_conditional_model_and_with_text_labels(agg):
+    """A conditional model's codes and terms are given each row's class (both
+    displays failed asking for y); text labels get a legend (matplotlib refused
+    them as colours); an imputer is refused with a message, not plotted."""
+    from sklearn_vae import VAEImputer, VAETransformer
+    from sklearn_vae.plotting import FeatureAttributionDisplay
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(80, 4))
+    y = np.where(np.arange(80) % 2, "cat", "dog")
+    kw = dict(hidden_layer_sizes=(16,), max_iter=5, n_components=2, random_state=0)
+    cvae = VAETransformer(conditional=True, **kw).fit(X, y)
+    disp = LatentSpaceDisplay.from_estimator(cvae, X, y)
+    points = np.concatenate([c.get_offsets() for c in disp.ax_.collections])
+    np.testing.assert_allclose(np.sort(points, axis=0),
+                               np.sort(cvae.transform(X, y), axis=0), rtol=1e-6)
+    assert [t.get_text() for t in disp.ax_.get_legend().get_texts()] == ["cat", "dog"]
+    bars = FeatureAttributionDisplay.from_estimator(cvae, X, y, rows=[3])
+    np.testing.assert_allclose(bars.contributions,
+                               cvae.score_samples_per_feature(X[3:4], y[3:4])[0])
+    plain = VAETransformer(**kw).fit(X)
+    LatentSpaceDisplay.from_estimator(plain, X, y)  # text labels, unconditional
+    with pytest.raises(TypeError, match="needs a VAETransformer .* VAEImputer"):
+        LatentSpaceDisplay.from_estimator(VAEImputer(**kw).fit(X), X)

@@ -123,17 +123,25 @@ class FeatureAttributionDisplay:
         self.title = title
 
     @classmethod
-    def from_estimator(cls, estimator, X, *, rows=None, max_features=10, ax=None):
+    def from_estimator(cls, estimator, X, y=None, *, rows=None, max_features=10,
+                       ax=None):
         """Per-feature terms of ``X``'s rows (``rows``: positions; default all), averaged.
 
         Works with any fitted sklearn-vae estimator (the outlier detector's
-        ``score_samples_per_feature`` follows its ``anomaly_score``).
+        ``score_samples_per_feature`` follows its ``anomaly_score``); a
+        conditional ``VAETransformer`` needs ``y``, each row's class (the
+        terms of ``log p(x | y)``).
         """
         check_is_fitted(estimator)
         if rows is not None:
             rows = np.atleast_1d(rows)
             X = X.iloc[rows] if hasattr(X, "iloc") else np.asarray(X)[rows]
-        per_feature = np.asarray(estimator.score_samples_per_feature(X), dtype=float)
+            if y is not None and np.ndim(y):
+                y = np.asarray(y)[rows]
+        conditional = getattr(estimator, "classes_", None) is not None
+        per_feature = np.asarray(
+            estimator.score_samples_per_feature(X, y) if conditional
+            else estimator.score_samples_per_feature(X), dtype=float)
         names = getattr(estimator, "feature_names_in_", None)
         if names is None:
             names = [f"x{i}" for i in range(per_feature.shape[1])]

@@ -31,9 +31,21 @@ class LatentSpaceDisplay:
 
     @classmethod
     def from_estimator(cls, estimator, X, y=None, *, ax=None, **scatter_kwargs):
-        """Transform ``X`` with a fitted estimator and plot its latent codes."""
+        """Encode ``X`` with a fitted ``VAETransformer`` and plot its latent codes.
+
+        ``y`` colours the points (class labels of any type get a legend); a
+        conditional model also encodes each row given its class ``y``.
+        """
         check_is_fitted(estimator)
-        return cls(estimator.transform(X), y).plot(ax=ax, **scatter_kwargs)
+        if not hasattr(estimator, "n_components") or not hasattr(estimator, "inverse_transform"):
+            raise TypeError(
+                f"LatentSpaceDisplay needs a VAETransformer (its transform gives the "
+                f"latent codes); got a {type(estimator).__name__}, whose transform "
+                f"{'imputes the table' if hasattr(estimator, 'transform') else 'is absent'}. "
+                "Fit a VAETransformer on the same rows to plot a latent space.")
+        conditional = getattr(estimator, "classes_", None) is not None
+        Z = estimator.transform(X, y) if conditional else estimator.transform(X)
+        return cls(Z, y).plot(ax=ax, **scatter_kwargs)
 
     def plot(self, ax=None, **scatter_kwargs):
         plt = _pyplot(type(self).__name__)
@@ -42,10 +54,16 @@ class LatentSpaceDisplay:
         Z = self.Z if self.Z.shape[1] >= 2 else np.column_stack([self.Z[:, 0],
                                                                  np.zeros(len(self.Z))])
         kwargs = {"s": 6, "alpha": 0.8, **scatter_kwargs}
-        if self.y is not None:
+        y = None if self.y is None else np.asarray(self.y)
+        if y is not None and y.dtype.kind in "fiu":  # numbers: a colour scale
             kwargs.setdefault("cmap", "tab10")
-            points = ax.scatter(Z[:, 0], Z[:, 1], c=self.y, **kwargs)
+            points = ax.scatter(Z[:, 0], Z[:, 1], c=y, **kwargs)
             ax.figure.colorbar(points, ax=ax, label="label")
+        elif y is not None:  # labels of any other type: one colour and legend entry each
+            for label in np.unique(y.astype(str) if y.dtype.kind == "O" else y):
+                rows = (y.astype(str) if y.dtype.kind == "O" else y) == label
+                ax.scatter(Z[rows, 0], Z[rows, 1], label=str(label), **kwargs)
+            ax.legend(title="label", markerscale=2)
         else:
             ax.scatter(Z[:, 0], Z[:, 1], **kwargs)
         ax.set_xlabel("vae0")
