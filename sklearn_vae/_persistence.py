@@ -468,7 +468,8 @@ def load(file, *, device=None, allow_version_mismatch=False):
         if saved.type == "cuda" and not torch.cuda.is_available():
             warnings.warn(
                 f"The model was trained on {saved} but CUDA is not available here; it "
-                "is loaded on the CPU.", UserWarning, stacklevel=2)
+                "is loaded on the CPU (and its device parameter set to 'cpu', so it "
+                "can go on training here).", UserWarning, stacklevel=2)
             saved = torch.device("cpu")
         device = saved
     device = check_device(device)
@@ -477,6 +478,13 @@ def load(file, *, device=None, allow_version_mismatch=False):
     estimator.__dict__.update({str(k): v for k, v in state.items()})
     _fill_new_params(estimator)
     estimator.net_ = _build_net(net_state, tensors, device)
+    # The device parameter follows where the model was loaded (unless "auto"),
+    # so partial_fit / warm_start / clone(...).fit train there: a saved "cuda"
+    # on a CPU-only machine would otherwise refuse to train.
+    param = estimator.__dict__.get("device", "auto")
+    if not (isinstance(param, str) and param == "auto"):
+        if torch.device(param).type != device.type:
+            estimator.device = device.type if device.index is None else str(device)
     return estimator
 
 

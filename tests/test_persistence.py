@@ -254,6 +254,22 @@ def test_load_device(saved):
         with pytest.warns(UserWarning, match="CUDA is not available"):
             restored = load(io.BytesIO(_rewrite(saved, **{"estimator.json": on_gpu.encode()})))
         assert restored.net_.device == torch.device("cpu")
+        assert restored.get_params()["device"] == "auto"  # trains wherever it is
+        # Saved with device="cuda:0" (both the parameter and the net): the
+        # parameter follows the CPU it was loaded on, so it trains on here (it
+        # kept "cuda:0" and partial_fit refused: "CUDA is not available").
+        X = np.random.default_rng(0).normal(size=(30, 3))
+        buffer = io.BytesIO()
+        save(VAETransformer(**{**FAST, "device": "cpu"}).fit(X), buffer)
+        text = _members(buffer.getvalue())["estimator.json"].decode()
+        assert text.count('"device": "cpu"') == 2
+        on_gpu = _rewrite(buffer.getvalue(), **{"estimator.json": text.replace(
+            '"device": "cpu"', '"device": "cuda:0"').encode()})
+        with pytest.warns(UserWarning, match="device parameter set to 'cpu'"):
+            restored = load(io.BytesIO(on_gpu))
+        assert restored.get_params()["device"] == "cpu"
+        restored.partial_fit(X)
+        assert load(io.BytesIO(on_gpu), device="cpu").get_params()["device"] == "cpu"
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
