@@ -1519,7 +1519,12 @@ class _BaseVAE(BaseEstimator):
             raise ValueError(
                 f"{where}: y has labels not seen in fit: {unseen[:5]}"
                 f"{' ...' if len(unseen) > 5 else ''}; this model knows "
-                f"classes_={classes.tolist()}.")
+                f"classes_={classes.tolist()}."
+                + (" In cross-validation this means a training fold lacked the "
+                   "class: the default cv of GridSearchCV / cross_val_score is an "
+                   "unshuffled KFold for this model (it is not a classifier), so pass "
+                   "cv=StratifiedKFold(...)." if where in ("score_samples", "score")
+                   else ""))
         onehot = np.zeros((len(y), len(classes)), dtype=np.float32)
         onehot[np.arange(len(y)), codes] = 1.0
         return onehot

@@ -5,6 +5,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from sklearn import config_context
 from sklearn.base import TransformerMixin, _fit_context
 from sklearn.impute import MissingIndicator
 from sklearn.utils._param_validation import Interval, MissingValues
@@ -428,13 +429,24 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         elif empty.any():
             out = (out.loc[:, ~empty] if pd is not None else out[:, ~empty])
         if self.add_indicator:
-            ind = self.indicator_.transform(np.where(missing, np.nan, 0.0))
+            ind = self._indicate(np.where(missing, np.nan, 0.0))
             if pd is not None:
                 names = self.indicator_.get_feature_names_out(np.asarray(X.columns, dtype=object))
                 out = pd.concat([out, pd.DataFrame(ind, columns=names, index=out.index)], axis=1)
             else:
                 out = np.hstack([out, ind.astype(object)])
         return out
+
+    def _indicate(self, X):
+        """``indicator_``'s boolean array for ``X``, whatever the global output setting.
+
+        Under ``sklearn.set_config(transform_output="pandas")`` the inner
+        MissingIndicator returned a DataFrame indexed 0..n-1, which the table
+        path re-indexed onto X's own index (all-NaN indicators for a test
+        split), and a polars frame broke the array path.
+        """
+        with config_context(transform_output="default"):
+            return np.asarray(self.indicator_.transform(X))
 
     def _impute(self, X):
         if self.schema_.tabular_:
@@ -455,7 +467,7 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         else:
             Xt = Xt[:, ~empty]
         if self.add_indicator:
-            Xt = np.hstack([Xt, self.indicator_.transform(X).astype(Xt.dtype)])
+            Xt = np.hstack([Xt, self._indicate(X).astype(Xt.dtype)])
         return Xt
 
     def _conditional_mean(self, X):

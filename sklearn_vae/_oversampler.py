@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_array, validate_data
 
 from ._schema import _as_float, _missing, is_dataframe
 from ._transformer import VAETransformer
+from .utils import draw_seed
 
 _MAX_SEED = np.iinfo(np.int32).max
 
@@ -57,11 +58,15 @@ class VAEOversampler(BaseOverSampler):
         majority up to the majority's count).
     random_state : int, RandomState instance or None, default=None
         Seeds which rows are picked and every draw, and the VAE's training
-        when ``estimator`` leaves its ``random_state`` at None.
+        when ``estimator`` leaves its ``random_state`` at None. None draws
+        fresh entropy and leaves numpy's global RNG alone, as every
+        estimator of the package does (``SMOTE`` uses the global one).
     estimator : VAETransformer or None, default=None
         The model to fit (cloned; ``conditional=True`` is set on the clone).
         Its parameters can be grid-searched as ``estimator__n_components``
-        and so on. None uses ``VAETransformer(n_components=min(8,
+        and so on, once an estimator is given (with None there is none to
+        set them on: pass ``estimator=VAETransformer(...)``, as for
+        ``BaggingClassifier``). None uses ``VAETransformer(n_components=min(8,
         n_features), init="random", max_steps=1000, batch_size=128,
         learning_rate_init=3e-3)`` (the start it was tuned and measured
         with), with ``prior="normal"`` unless ``sampling="prior"`` (the
@@ -206,7 +211,10 @@ class VAEOversampler(BaseOverSampler):
         return est.set_params(**params)
 
     def _fit_resample(self, X, y):
-        rng = check_random_state(self.random_state)
+        # None: fresh entropy, not numpy's global RandomState (which every
+        # estimator of the package leaves alone).
+        rng = (np.random.RandomState(draw_seed(None)) if self.random_state is None
+               else check_random_state(self.random_state))
         est = self._make_estimator(rng, X.shape[1])
         with warnings.catch_warnings():
             if self.estimator is None:  # the default's step budget is by design

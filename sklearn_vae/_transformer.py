@@ -1,5 +1,6 @@
 """VAETransformer: the VAE as a scikit-learn transformer (PCA's twin)."""
 
+import warnings
 from numbers import Real
 
 import numpy as np
@@ -424,6 +425,14 @@ class VAETransformer(TransformerMixin, _BaseVAE):
                              "conditional one: fit a new estimator.")
         y = self._check_labels(X, y)
         partial = getattr(self, "_partial", False)
+        if not continuing and getattr(self, "_partial_classes", None) is None and len(
+                np.unique(y)) < 2:
+            warnings.warn(
+                f"conditional=True with a single class in y ({np.unique(y).tolist()}): "
+                "the model learns p(x | y) of that class only, and sample, score and "
+                "transform refuse any other label. In cross-validation, pass "
+                "cv=StratifiedKFold(...) so that every training fold has every class.",
+                UserWarning, stacklevel=3)
         if not continuing:
             classes = getattr(self, "_partial_classes", None)
             classes = np.unique(y) if classes is None else self._check_classes(classes, y)

@@ -204,3 +204,21 @@ def test_mixed_frame_conditional_sample_keeps_types():
     assert rows["age"].dtype == df["age"].dtype
     assert isinstance(rows["color"].dtype, pd.CategoricalDtype)
     assert (rows["color"] == "red").mean() > 0.75  # 0.5 if the label were ignored
+
+
+def test_cross_validation_without_a_class_says_to_stratify():
+    """Not a classifier, so sklearn's default cv is an unshuffled KFold: a training
+    fold of sorted labels lacks a class. The error says so; a single-class fit warns."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    X, y = two_classes(120)
+    order = np.argsort(y, kind="stable")
+    X, y = X[order], y[order]
+    vae = VAETransformer(conditional=True, n_components=2, hidden_layer_sizes=(16,),
+                         max_iter=3, random_state=0)
+    with pytest.warns(UserWarning, match="single class"), \
+            pytest.raises(ValueError, match=r"training fold lacked the class.*"
+                                            r"cv=StratifiedKFold"):
+        cross_val_score(vae, X, y, cv=2, error_score="raise")
+    scores = cross_val_score(vae, X, y, cv=StratifiedKFold(2))
+    assert np.isfinite(scores).all()

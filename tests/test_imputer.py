@@ -216,3 +216,25 @@ def test_missing_values_pd_na_is_nan_and_a_number_needs_numeric_input():
         VAEImputer(missing_values=-1, **kw).fit(mixed)
     out = VAEImputer(missing_values=-1, **kw).fit_transform(mixed[["f"]].assign(g=1.0))
     assert isinstance(out, np.ndarray) and out[0, 0] != -1  # as IterativeImputer
+
+
+def test_indicator_columns_under_a_global_pandas_output():
+    """sklearn.set_config(transform_output="pandas") reached the inner
+    MissingIndicator: its frame, indexed 0..n-1, was re-indexed onto a test
+    split's index and every indicator became NaN."""
+    pd = pytest.importorskip("pandas")
+    import sklearn
+    from sklearn.model_selection import train_test_split
+
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.randn(60, 3), columns=list("abc"))
+    X.loc[::4, "b"] = np.nan
+    X_train, X_test = train_test_split(X, random_state=0)
+    imp = VAEImputer(hidden_layer_sizes=(16,), max_iter=5, n_components=2,
+                     add_indicator=True, random_state=0).fit(X_train)
+    with sklearn.config_context(transform_output="pandas"):
+        out = imp.transform(X_test)
+        arr = VAEImputer(hidden_layer_sizes=(16,), max_iter=5, add_indicator=True,
+                         random_state=0).fit_transform(X.to_numpy())
+    assert out["missingindicator_b"].tolist() == X_test["b"].isna().tolist()
+    np.testing.assert_array_equal(np.asarray(arr)[:, -1], X["b"].isna().to_numpy())

@@ -274,3 +274,12 @@ def test_residual_values_stay_between_their_two_real_rows():
     assert np.mean(new[:, 1] == 0.0) > 0.5 * share_real ** 2
     lo, hi = X[minority].min(axis=0), X[minority].max(axis=0)
     assert np.all((new >= lo) & (new <= hi))
+
+
+def test_random_state_none_leaves_the_global_rng_alone():
+    # As every estimator of the package (SMOTE would draw from the global RNG).
+    X, y = imbalanced()
+    np.random.seed(0)
+    before = np.random.get_state()[1].copy()
+    VAEOversampler(estimator=VAETransformer(**FAST)).fit_resample(X, y)
+    assert (np.random.get_state()[1] == before).all()
