@@ -75,10 +75,16 @@ def _fingerprint(X):
         digest.update(memoryview(np.ascontiguousarray(rows)).cast("B"))
         # pandas hashes object cells by str(): the int 1 and the string "1"
         # collide, but the model tells them apart (a category it knows, or not).
+        # A column's inferred kind ("string", "integer", ...: one C-level scan)
+        # tells them apart; only a column of mixed kinds pays for per-cell types.
         for j in np.flatnonzero([dtype.kind == "O" for dtype in X.dtypes]):
-            kinds = X.iloc[:, j].map(lambda v: type(v).__qualname__)
-            digest.update(memoryview(np.ascontiguousarray(
-                pd.util.hash_pandas_object(kinds, index=False).to_numpy())).cast("B"))
+            col = X.iloc[:, j]
+            kind = pd.api.types.infer_dtype(col, skipna=True)
+            digest.update(kind.encode())
+            if kind.startswith("mixed"):
+                kinds = col.map(lambda v: type(v).__qualname__)
+                digest.update(memoryview(np.ascontiguousarray(
+                    pd.util.hash_pandas_object(kinds, index=False).to_numpy())).cast("B"))
         return digest.hexdigest()
     return None
 
