@@ -562,8 +562,11 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         return scores if complete else None
 
     def _score_key(self):
-        """The parameters besides the data that :meth:`score_samples` depends on."""
-        return (self.anomaly_score, self.n_importance_samples)
+        """What besides the data :meth:`score_samples` depends on: the parameters
+        and the entry cap (a copy with ``entry_cap_`` changed scores anew)."""
+        cap = getattr(self, "entry_cap_", None)
+        return (self.anomaly_score, self.n_importance_samples,
+                None if cap is None else np.asarray(cap, dtype=np.float64).tobytes())
 
     def _cached_scores(self, X):
         """``fit``'s scores of its training rows when ``X`` holds exactly those rows.

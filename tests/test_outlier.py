@@ -526,3 +526,20 @@ def test_score_cache_tells_int_cells_from_their_strings():
     assert np.isfinite(det.score_samples(df)).all()
     with pytest.raises(ValueError, match=r"unknown categories \[1, 2\] in column 'k'"):
         det.score_samples(df.assign(k=df["k"].map(int).astype(object)))
+
+
+def test_score_cache_is_keyed_by_the_entry_cap():
+    """A copy of a fitted detector with entry_cap_ changed (as bench_anomaly_cap.py
+    makes its uncapped twin) scores its training rows anew, not from the cache."""
+    import copy
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 4))
+    X[:5, 0] = 40.0  # entries the cap binds on
+    det = VAEOutlierDetector(hidden_layer_sizes=(16,), max_iter=5, random_state=0).fit(X)
+    plain = copy.copy(det)
+    plain.entry_cap_ = None
+    fresh = copy.copy(plain)
+    fresh._score_cache = None
+    np.testing.assert_array_equal(plain.score_samples(X), fresh.score_samples(X))
+    assert not np.array_equal(plain.score_samples(X), det.score_samples(X))
