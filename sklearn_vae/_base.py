@@ -38,6 +38,7 @@ from ._schema import (
     TabularSchema,
     UnknownCategoryError,
     _as_float,
+    _missing,
     _pandas,
     check_tabular,
     is_dataframe,
@@ -702,7 +703,14 @@ class _BaseVAE(BaseEstimator):
             return np.isnan(X)
         _, mask = self.schema_.encode(X, dtype=np.float64,
                                       handle_unknown=self._handle_unknown())
-        return self.schema_.to_user_columns(mask) == 0
+        missing = self.schema_.to_user_columns(mask) == 0
+        # A column never observed in fit encodes as missing whatever it holds;
+        # its entries are missing here only where they are (an imputer keeps
+        # the others, as SimpleImputer does).
+        for j in getattr(self.schema_, "empty_columns_", ()):
+            col = X.iloc[:, j] if is_dataframe(X) else np.asarray(X)[:, j]
+            missing[:, j] = _missing(np.asarray(col, dtype=object))
+        return missing
 
     def _encoded_loader(self, X, *, with_jacobian=False):
         """``load(start, stop)`` for :func:`run_chunks`: encode a block of rows.

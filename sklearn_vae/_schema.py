@@ -775,9 +775,12 @@ class TabularSchema:
         ``(n, n_columns)`` (layout order) of ``log |d encoded / d x|`` of each
         observed entry (0 for missing entries and discrete columns).
         """
+        empty = getattr(self, "empty_columns_", ())
         if self._all_standard and not is_dataframe(X):
             X = np.asarray(X, dtype=np.float64)
             mask = ~np.isnan(X)
+            if len(empty):  # never observed in fit: the model knows nothing of them
+                mask[:, empty] = False
             values = np.where(mask, _standardize(X, self.mean_, self.scale_), 0.0)
             # Row-major whatever the input's order (a DataFrame's values and
             # many .npz arrays are column-major), as the general path below
@@ -801,6 +804,11 @@ class TabularSchema:
         start = 0
         for c, spec in enumerate(self._ordered):
             col = columns[spec.index]
+            if spec.index in empty:
+                # Never observed in fit: an entry here is read as missing (the
+                # network's weights for the column never trained on a value).
+                start += spec.n_values
+                continue
             if spec.kind == CONTINUOUS:
                 x = _as_float(col, spec.label)
                 obs = ~np.isnan(x)

@@ -274,3 +274,29 @@ def test_columns_never_observed_in_training_decode_as_missing():
                          random_state=0).fit(X)
     for out in (vae.sample(20, random_state=0), vae.inverse_transform(vae.transform(X))):
         assert np.isnan(out[:, 1]).all() and np.isfinite(out[:, [0, 2]]).all()
+
+
+def test_values_in_a_column_never_observed_in_fit_are_read_as_missing():
+    """The network's weights for a never-observed column never trained on a value:
+    a value there at transform time is read as missing (codes and scores as if it
+    were NaN), and an imputer keeps it (keep_empty_features) as SimpleImputer does."""
+    from sklearn_vae import VAEImputer
+
+    rng = np.random.RandomState(0)
+    kw = dict(hidden_layer_sizes=(16,), max_iter=5, n_components=2, random_state=0)
+    X = rng.normal(size=(80, 3))
+    X[:, 1] = np.nan
+    df = pd.DataFrame({"a": X[:, 0], "z": X[:, 1], "c": rng.choice(["u", "v"], 80)})
+    for train, new in ((X, X.copy()), (df, df.copy())):
+        filled = new.copy()
+        if isinstance(filled, np.ndarray):
+            filled[:, 1] = 5.0
+        else:
+            filled["z"] = 5.0
+        vae = VAETransformer(**kw).fit(train)
+        np.testing.assert_array_equal(vae.transform(filled), vae.transform(new))
+        np.testing.assert_array_equal(vae.score_samples(filled), vae.score_samples(new))
+        imp = VAEImputer(keep_empty_features=True, **kw).fit(train)
+        out = imp.transform(filled)
+        column = out[:, 1] if isinstance(out, np.ndarray) else out["z"].to_numpy()
+        assert (column.astype(float) == 5.0).all()
