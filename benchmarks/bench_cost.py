@@ -530,6 +530,9 @@ def main(argv=None):
         md += "\n### Sections that failed\n\n" + "\n".join(errors) + "\n"
     out.with_suffix(".md").write_text(md + "\n")
     print(md)
+    if errors:  # the tables are written, but the run did not do all it was asked
+        sys.exit(f"bench_cost: {len(errors)} section(s) failed: "
+                 + ", ".join(k for k, v in sections.items() if "error" in v))
 
 
 if __name__ == "__main__":
