@@ -474,10 +474,13 @@ def load(file, *, device=None, allow_version_mismatch=False):
         device = saved
     device = check_device(device)
 
+    if not isinstance(state, dict):
+        raise ValueError("Invalid file: estimator.json's params are not a mapping.")
     estimator = cls.__new__(cls)
     estimator.__dict__.update({str(k): v for k, v in state.items()})
     _fill_new_params(estimator)
     estimator.net_ = _build_net(net_state, tensors, device)
+    _check_consistent(estimator)
     # The device parameter follows where the model was loaded (unless "auto"),
     # so partial_fit / warm_start / clone(...).fit train there: a saved "cuda"
     # on a CPU-only machine would otherwise refuse to train.
@@ -486,6 +489,35 @@ def load(file, *, device=None, allow_version_mismatch=False):
         if torch.device(param).type != device.type:
             estimator.device = device.type if device.index is None else str(device)
     return estimator
+
+
+#: Fitted attributes every estimator of a file must have, and per class.
+_FITTED = ("schema_", "n_features_in_", "_seed")
+_FITTED_BY_CLASS = {"VAEImputer": ("_empty_features",),
+                    "VAEOutlierDetector": ("offset_",)}
+
+
+def _check_consistent(estimator):
+    """``ValueError`` for a file whose parts disagree (an edited, re-checksummed one).
+
+    Checks what later calls would otherwise trip over with an
+    ``AttributeError`` or silently contradict: the fitted attributes the
+    class needs, the width of the schema, and ``n_components`` against the
+    weights.
+    """
+    name = type(estimator).__name__
+    missing = [a for a in _FITTED + _FITTED_BY_CLASS.get(name, ())
+               if a not in estimator.__dict__]
+    if missing:
+        raise ValueError(f"Invalid file: the {name} lacks the fitted attributes {missing}.")
+    if getattr(estimator.schema_, "n_features_", estimator.n_features_in_) != \
+            estimator.n_features_in_:
+        raise ValueError("Invalid file: the schema's width differs from n_features_in_.")
+    module = estimator.net_.module_
+    if getattr(estimator, "n_components", module.n_components) != module.n_components:
+        raise ValueError(
+            f"Invalid file: n_components={estimator.n_components} but the weights have "
+            f"{module.n_components} latent dimensions.")
 
 
 def _fill_new_params(estimator):

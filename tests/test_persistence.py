@@ -297,3 +297,24 @@ def test_load_a_file_saved_before_newer_parameters(saved):
     assert clone(old).get_params() == params
     np.testing.assert_array_equal(old.sample(5, random_state=0),
                                   load(io.BytesIO(saved)).sample(5, random_state=0))
+
+
+def test_load_refuses_a_file_whose_parts_disagree(saved):
+    """Edited, re-checksummed files fail at load with ValueError naming what is
+    wrong (they loaded and failed later with AttributeError, or gave a model whose
+    n_components contradicted its weights)."""
+    payload = json.loads(_members(saved)["estimator.json"])
+
+    def edited(**params):
+        changed = {**payload, "params": {**payload["params"], **params}}
+        return io.BytesIO(_rewrite(saved, **{"estimator.json": json.dumps(changed).encode()}))
+
+    with pytest.raises(ValueError, match=r"n_components=3 but the weights have 2"):
+        load(edited(n_components=3))
+    without_schema = {k: v for k, v in payload["params"].items() if k != "schema_"}
+    broken = {**payload, "params": without_schema}
+    with pytest.raises(ValueError, match=r"lacks the fitted attributes \['schema_'\]"):
+        load(io.BytesIO(_rewrite(saved, **{"estimator.json": json.dumps(broken).encode()})))
+    listed = {**payload, "params": [1, 2]}
+    with pytest.raises(ValueError, match="params are not a mapping"):
+        load(io.BytesIO(_rewrite(saved, **{"estimator.json": json.dumps(listed).encode()})))
