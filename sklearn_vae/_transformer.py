@@ -425,51 +425,45 @@ class VAETransformer(TransformerMixin, _BaseVAE):
                              "conditional one: fit a new estimator.")
         y = self._check_labels(X, y)
         partial = getattr(self, "_partial", False)
-        if not continuing and getattr(self, "_partial_classes", None) is None and len(
-                np.unique(y)) < 2:
-            warnings.warn(
-                f"conditional=True with a single class in y ({np.unique(y).tolist()}): "
-                "the model learns p(x | y) of that class only, and sample, score and "
-                "transform refuse any other label. In cross-validation, pass "
-                "cv=StratifiedKFold(...) so that every training fold has every class.",
-                UserWarning, stacklevel=3)
-        if not continuing:
-            classes = getattr(self, "_partial_classes", None)
-            classes = np.unique(y) if classes is None else self._check_classes(classes, y)
-            counts = np.zeros(len(classes))
-        else:
+        labels = np.unique(y)
+        given = getattr(self, "_partial_classes", None)  # partial_fit's first classes=
+        if continuing:
             classes = self.classes_
-            unseen = [c for c in np.unique(y).tolist() if c not in set(classes.tolist())]
-            if unseen:
-                how = ("the first partial_fit call fixes them: pass every class to it, "
-                       "partial_fit(X, y, classes=...)" if partial else
-                       "warm_start keeps the classes of the first fit: fit a new "
-                       "estimator (warm_start=False) to add classes")
-                raise ValueError(
-                    f"{'partial_fit' if partial else 'fit'}: y has labels {unseen[:5]} "
-                    f"that are not among classes_={classes.tolist()}; {how}.")
-            counts = getattr(self, "_class_counts", None)
-            if counts is None or not partial:  # fit (warm start): this fit's rows only;
-                # a model saved before the counts existed: its prior as one chunk's worth
-                counts = (np.zeros(len(classes)) if not partial
-                          else self.class_prior_ * len(y))
-        lookup = {c: i for i, c in enumerate(classes.tolist())}
-        index = np.fromiter((lookup[v] for v in y.tolist()), dtype=np.intp, count=len(y))
-        counts = counts + np.bincount(index, minlength=len(classes))
-        self.classes_, self._class_counts = classes, counts
-        self.class_prior_ = counts / counts.sum()
-        return self._fit_net(X, cond=self._condition(y, len(y), "fit"))
-
-    @staticmethod
-    def _check_classes(classes, y):
-        """``partial_fit``'s ``classes``: unique, sorted, and covering the chunk's labels."""
-        classes = np.unique(column_or_1d(classes))
-        missing = [c for c in np.unique(y).tolist() if c not in set(classes.tolist())]
-        if missing:
-            raise ValueError(
-                f"partial_fit: y has labels {missing[:5]} that are not in classes="
-                f"{classes.tolist()}; classes must list every class.")
-        return classes
+            # fit with warm_start counts this fit's rows; partial_fit every chunk's
+            # (a model saved before the counts existed: its prior as one chunk's worth)
+            counts = getattr(self, "_class_counts", None) if partial else None
+            if partial and counts is None:
+                counts = self.class_prior_ * len(y)
+        else:
+            classes = labels if given is None else np.unique(column_or_1d(given))
+            counts = None
+            if len(classes) < 2:
+                warnings.warn(
+                    f"conditional=True with a single class in y ({classes.tolist()}): "
+                    "the model learns p(x | y) of that class only, and sample, score "
+                    "and transform refuse any other label. In cross-validation, pass "
+                    "cv=StratifiedKFold(...) so that every training fold has every "
+                    "class.", UserWarning, stacklevel=3)
+        known = set(classes.tolist())
+        unseen = [c for c in labels.tolist() if c not in known]
+        if unseen:
+            if not continuing:  # only partial_fit's classes= can miss a chunk's label
+                which, how = "not in classes", "classes must list every class"
+            elif partial:
+                which, how = "not among classes_", (
+                    "the first partial_fit call fixes them: pass every class to it, "
+                    "partial_fit(X, y, classes=...)")
+            else:
+                which, how = "not among classes_", (
+                    "warm_start keeps the classes of the first fit: fit a new "
+                    "estimator (warm_start=False) to add classes")
+            raise ValueError(f"{'partial_fit' if partial else 'fit'}: y has labels "
+                             f"{unseen[:5]} that are {which}={classes.tolist()}; {how}.")
+        self.classes_ = classes
+        cond = self._condition(y, len(y), "fit")  # one-hot rows: their sums count classes
+        counts = cond.sum(axis=0, dtype=np.float64) + (0.0 if counts is None else counts)
+        self._class_counts, self.class_prior_ = counts, counts / counts.sum()
+        return self._fit_net(X, cond=cond)
 
     def _check_labels(self, X, y):
         """Validated class labels of a conditional fit (1-d, no missing label)."""

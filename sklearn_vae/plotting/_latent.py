@@ -60,9 +60,10 @@ class LatentSpaceDisplay:
             points = ax.scatter(Z[:, 0], Z[:, 1], c=y, **kwargs)
             ax.figure.colorbar(points, ax=ax, label="label")
         elif y is not None:  # labels of any other type: one colour and legend entry each
-            for label in np.unique(y.astype(str) if y.dtype.kind == "O" else y):
-                rows = (y.astype(str) if y.dtype.kind == "O" else y) == label
-                ax.scatter(Z[rows, 0], Z[rows, 1], label=str(label), **kwargs)
+            names = y.astype(str)
+            for label in np.unique(names):
+                rows = names == label
+                ax.scatter(Z[rows, 0], Z[rows, 1], label=label, **kwargs)
             ax.legend(title="label", markerscale=2)
         else:
             ax.scatter(Z[:, 0], Z[:, 1], **kwargs)
