@@ -336,6 +336,16 @@ class _BaseVAE(BaseEstimator):
         device = check_device(self.device)
         continuing = self.warm_start and hasattr(self, "net_")
         if continuing:
+            fitted = self.net_.module_
+            if (self.n_components, hidden) != (fitted.n_components,
+                                               tuple(fitted.hidden_layer_sizes)):
+                raise ValueError(
+                    f"{type(self).__name__} continues training its fitted network "
+                    "(warm_start=True, or partial_fit), which has "
+                    f"n_components={fitted.n_components} and hidden_layer_sizes="
+                    f"{tuple(fitted.hidden_layer_sizes)}; the parameters now ask for "
+                    f"n_components={self.n_components} and hidden_layer_sizes={hidden}. "
+                    "Set them back to continue, or call fit with warm_start=False to start over.")
             schema, seed = self.schema_, self._seed
         else:
             source = getattr(self, "_schema_sample", None)  # partial_fit(sample=...)
@@ -655,6 +665,17 @@ class _BaseVAE(BaseEstimator):
         check_is_fitted(self, "net_")
         return self.net_.module_
 
+    @property
+    def n_components_(self):
+        """Latent dimensions of the fitted model (``n_components`` at the last fit).
+
+        Every method after fit uses this, not the ``n_components`` parameter:
+        ``set_params(n_components=...)`` on a fitted model takes effect at the
+        next fit, as for PCA.
+        """
+        check_is_fitted(self, "net_")
+        return self.net_.module_.n_components
+
     def _live_module(self):
         """The trained module and its device: what every inference path runs.
 
@@ -683,7 +704,7 @@ class _BaseVAE(BaseEstimator):
         inference paths pass the module's dtype).
         """
         gen = torch_generator(self._seed + 3)
-        eps = torch.randn(self.n_importance_samples, self.n_components,
+        eps = torch.randn(self.n_importance_samples, self.n_components_,
                           generator=gen, dtype=torch.float64)
         return eps.to(device=device, dtype=dtype)
 
@@ -931,7 +952,7 @@ class _BaseVAE(BaseEstimator):
 
         out = self._run_encoded(X, fn, cond=cond)
         if out is None:  # no rows
-            return np.empty((0, self.n_components)), np.empty((0, self.n_components))
+            return np.empty((0, self.n_components_)), np.empty((0, self.n_components_))
         mu, logvar = out
         return mu.astype(np.float64), np.exp(0.5 * logvar.astype(np.float64))
 
@@ -1326,7 +1347,7 @@ class _BaseVAE(BaseEstimator):
         rng = np.random.RandomState(draw_seed(random_state))
         pick = rng.randint(0, n_rows, n_samples)
         eps = np.random.RandomState(draw_seed(rng)).standard_normal(
-            (n_samples, self.n_components))
+            (n_samples, self.n_components_))
         sample_rng = copy.deepcopy(rng)  # _sample draws as before bandwidths existed
         select_seed = draw_seed(rng)
         cond = self._condition(y, n_samples, "sample")

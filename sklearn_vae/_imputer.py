@@ -150,6 +150,8 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         one-line summary; 2 prints skorch's per-epoch table instead.
     warm_start : bool, default=False
         Continue training the fitted network on the next ``fit``.
+        ``n_components`` and ``hidden_layer_sizes`` must be those of the
+        fitted network (as for ``partial_fit``); a change is an error.
     categorical_features : "from_dtype", None, or array-like of str, int or \
             bool of shape (n_categorical,) or (n_features,), default="from_dtype"
         Which columns are categorical, as in
@@ -170,6 +172,10 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         The trained skorch net.
     module_ : VAEModule
         The trained torch module.
+    n_components_ : int
+        Latent dimensions of the fitted model. Every method after ``fit``
+        uses it: ``set_params(n_components=...)`` on a fitted model takes
+        effect at the next fit, as for :class:`~sklearn.decomposition.PCA`.
     schema_ : TabularSchema
         The fitted column encoding.
     indicator_ : MissingIndicator or None

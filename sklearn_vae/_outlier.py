@@ -282,6 +282,8 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
     warm_start : bool, default=False
         Continue training the fitted network on the next ``fit`` instead
         of starting afresh (the input scaling of the first fit is kept).
+        ``n_components`` and ``hidden_layer_sizes`` must be those of the
+        fitted network (as for ``partial_fit``); a change is an error.
     categorical_features : "from_dtype", None, or array-like of str, int or \
             bool of shape (n_categorical,) or (n_features,), default="from_dtype"
         Which columns are categorical, as in
@@ -309,6 +311,10 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         The trained skorch net (its ``history`` holds the per-epoch log).
     module_ : VAEModule
         The trained torch module.
+    n_components_ : int
+        Latent dimensions of the fitted model. Every method after ``fit``
+        uses it: ``set_params(n_components=...)`` on a fitted model takes
+        effect at the next fit, as for :class:`~sklearn.decomposition.PCA`.
     schema_ : TabularSchema
         The fitted column encoding (means and scales).
     n_iter_ : int

@@ -502,8 +502,8 @@ def _check_consistent(estimator):
 
     Checks what later calls would otherwise trip over with an
     ``AttributeError`` or silently contradict: the fitted attributes the
-    class needs, the width of the schema, and ``n_components`` against the
-    weights.
+    class needs, the width of the schema, and the per-dimension fitted
+    attributes against the weights.
     """
     name = type(estimator).__name__
     missing = [a for a in _FITTED + _FITTED_BY_CLASS.get(name, ())
@@ -513,11 +513,16 @@ def _check_consistent(estimator):
     if getattr(estimator.schema_, "n_features_", estimator.n_features_in_) != \
             estimator.n_features_in_:
         raise ValueError("Invalid file: the schema's width differs from n_features_in_.")
-    module = estimator.net_.module_
-    if getattr(estimator, "n_components", module.n_components) != module.n_components:
-        raise ValueError(
-            f"Invalid file: n_components={estimator.n_components} but the weights have "
-            f"{module.n_components} latent dimensions.")
+    # The fitted per-dimension attributes against the weights. (The
+    # n_components parameter may differ: set after fit, it is for the next
+    # fit, as PCA's; everything fitted reads n_components_ from the weights.)
+    k = estimator.net_.module_.n_components
+    for attr in ("kl_per_component_", "active_components_"):
+        value = estimator.__dict__.get(attr)
+        if value is not None and np.shape(value) != (k,):
+            raise ValueError(
+                f"Invalid file: {attr} has shape {np.shape(value)} but the weights have "
+                f"{k} latent dimensions.")
 
 
 def _fill_new_params(estimator):

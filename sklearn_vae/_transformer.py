@@ -120,6 +120,8 @@ class VAETransformer(TransformerMixin, _BaseVAE):
     warm_start : bool, default=False
         Continue training the fitted network on the next ``fit`` instead
         of starting afresh (the input scaling of the first fit is kept).
+        ``n_components`` and ``hidden_layer_sizes`` must be those of the
+        fitted network (as for ``partial_fit``); a change is an error.
     categorical_features : "from_dtype", None, or array-like of str, int or \
             bool of shape (n_categorical,) or (n_features,), default="from_dtype"
         Which columns are categorical, as in
@@ -228,6 +230,10 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         The trained skorch net (its ``history`` holds the per-epoch log).
     module_ : VAEModule
         The trained torch module.
+    n_components_ : int
+        Latent dimensions of the fitted model. Every method after ``fit``
+        uses it: ``set_params(n_components=...)`` on a fitted model takes
+        effect at the next fit, as for :class:`~sklearn.decomposition.PCA`.
     schema_ : TabularSchema
         The fitted column encoding: ``schema_.feature_kinds_`` gives the kind
         ("continuous", "binary" or "categorical") of each input column.
@@ -510,7 +516,7 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         """
         return self.fit(X, y).transform(X, y)
 
-    @blockwise("columns", width=lambda est: est.n_components, dtype=_output_dtype)
+    @blockwise("columns", width=lambda est: est.n_components_, dtype=_output_dtype)
     def transform(self, X, y=None):
         """Posterior mean of the latent code of each row (deterministic).
 
@@ -589,10 +595,10 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         """
         check_is_fitted(self)
         Z = np.asarray(X)
-        if Z.ndim != 2 or Z.shape[1] != self.n_components:
+        if Z.ndim != 2 or Z.shape[1] != self.n_components_:
             raise ValueError(
                 f"inverse_transform expects an array of shape (n_samples, "
-                f"{self.n_components}) (the latent codes), got shape {Z.shape}."
+                f"{self.n_components_}) (the latent codes), got shape {Z.shape}."
             )
         Z = check_array(Z, dtype=[np.float64, np.float32], ensure_min_samples=0,
                         input_name="latent codes")
@@ -619,7 +625,7 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         """
         check_is_fitted(self)
         _check_feature_names_in(self, input_features, generate_names=False)
-        return np.asarray([f"vae{i}" for i in range(self.n_components)], dtype=object)
+        return np.asarray([f"vae{i}" for i in range(self.n_components_)], dtype=object)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

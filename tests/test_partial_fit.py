@@ -132,3 +132,24 @@ def test_conditional_partial_fit_takes_classes_and_counts_every_chunk():
         vae.fit(X[y == "a"], y[y == "a"])
     np.testing.assert_allclose(vae.class_prior_, [1.0, 0.0, 0.0])
     assert vae.classes_.tolist() == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_continuing_with_another_architecture_is_refused(cls):
+    """warm_start and partial_fit continue the fitted network: a changed
+    n_components or hidden_layer_sizes is an error (IncrementalPCA's), not a
+    silent continuation of the old network under the new parameters."""
+    X = data(200)
+    est = cls(n_components=2, max_iter=2, **SMALL).partial_fit(X)
+    before = est.score_samples(X)
+    est.set_params(n_components=3)
+    with pytest.raises(ValueError, match=r"has n_components=2 and hidden_layer_sizes="
+                                         r"\(16,\); the parameters now ask for "
+                                         r"n_components=3"):
+        est.partial_fit(X)
+    est.set_params(n_components=2, hidden_layer_sizes=(8,), warm_start=True)
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes=\(8,\)\. Set them back"):
+        est.fit(X)
+    np.testing.assert_array_equal(est.score_samples(X), before)  # left as it was
+    est.set_params(warm_start=False).fit(X)  # a new fit takes the new architecture
+    assert est.module_.hidden_layer_sizes == (8,)

@@ -302,15 +302,21 @@ def test_load_a_file_saved_before_newer_parameters(saved):
 def test_load_refuses_a_file_whose_parts_disagree(saved):
     """Edited, re-checksummed files fail at load with ValueError naming what is
     wrong (they loaded and failed later with AttributeError, or gave a model whose
-    n_components contradicted its weights)."""
+    fitted attributes contradicted its weights)."""
     payload = json.loads(_members(saved)["estimator.json"])
 
     def edited(**params):
         changed = {**payload, "params": {**payload["params"], **params}}
         return io.BytesIO(_rewrite(saved, **{"estimator.json": json.dumps(changed).encode()}))
 
-    with pytest.raises(ValueError, match=r"n_components=3 but the weights have 2"):
-        load(edited(n_components=3))
+    with pytest.raises(ValueError, match=r"kl_per_component_ has shape \(3,\) but the "
+                                         r"weights have 2 latent dimensions"):
+        load(edited(kl_per_component_={"__ndarray__": "<f8", "shape": [3],
+                                        "data": [0.1, 0.2, 0.3]}))
+    # The n_components parameter is the next fit's (set after fit, as PCA's):
+    # the loaded model keeps the 2 dimensions of its weights.
+    loaded = load(edited(n_components=3))
+    assert loaded.n_components == 3 and loaded.n_components_ == 2
     without_schema = {k: v for k, v in payload["params"].items() if k != "schema_"}
     broken = {**payload, "params": without_schema}
     with pytest.raises(ValueError, match=r"lacks the fitted attributes \['schema_'\]"):

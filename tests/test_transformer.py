@@ -45,6 +45,31 @@ def test_vae_transformer_transform_is_deterministic_and_batch_invariant(
     assert vae.score(X) == pytest.approx(full.mean())
 
 
+def test_fitted_model_ignores_parameters_set_after_fit(blobs):
+    """As PCA: set_params(n_components=...) on a fitted model takes effect at the
+    next fit. Every method reads n_components_ (the weights'), so scores stay
+    right and shapes agree (score_samples silently changed, inverse_transform and
+    pandas output failed)."""
+    X, _ = blobs
+    vae = VAETransformer(n_components=2, **FAST).fit(X)
+    score, Z, Xs = vae.score_samples(X), vae.transform(X), vae.sample(3, random_state=0)
+    for k in (1, 3):
+        vae.set_params(n_components=k)
+        assert vae.n_components_ == 2
+        np.testing.assert_array_equal(vae.score_samples(X), score)
+        np.testing.assert_array_equal(vae.transform(X), Z)
+        np.testing.assert_array_equal(vae.sample(3, random_state=0), Xs)
+        assert vae.inverse_transform(Z).shape == X.shape
+        assert vae.sample(2, posterior_of=X, random_state=0).shape == (2, 4)
+        np.testing.assert_array_equal(vae.get_feature_names_out(), ["vae0", "vae1"])
+        assert list(vae.set_output(transform="pandas").transform(X).columns) == [
+            "vae0", "vae1"]
+        vae.set_output(transform="default")
+    assert vae.fit(X).n_components_ == 3 and vae.transform(X).shape == (120, 3)
+    with pytest.raises(NotFittedError):
+        _ = VAETransformer().n_components_
+
+
 def test_vae_transformer_same_seed_bit_identical(blobs):
     X, _ = blobs
     a = VAETransformer(**FAST).fit(X)
