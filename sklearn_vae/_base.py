@@ -55,7 +55,7 @@ from ._training import (
 )
 from .nn import VAEModule, kl_per_dimension
 from .nn._losses import gaussian_log_density
-from .utils import check_device, cpu_threads, draw_seed, torch_generator
+from .utils import check_device, cpu_threads, draw_seed, torch_generator, user_stacklevel
 
 # Rounds of importance resampling in ``sample(given=...)``: after the first,
 # the proposal is the encoder at the row completed by the previous round's
@@ -84,6 +84,47 @@ def _is_text_array(X):
         return np.asarray(X).dtype.kind in "OUS"
     except (TypeError, ValueError):
         return False
+
+
+def _warn_numeric_text(X):
+    """Warn when a text array, taken as a table, has columns of numbers as text.
+
+    A string array whose every entry is a number is converted to floats (as
+    scikit-learn does); one that is not is a table, where text is
+    categorical, so a single stray string would silently turn the number
+    columns into categories with a level per value.
+    """
+    A = np.asarray(X)
+    if A.ndim != 2 or A.dtype.kind not in "OUS":
+        return
+    numeric, stray = [], None
+    for j in range(A.shape[1]):
+        values = [v for v in A[:, j].tolist() if v is not None and v == v]
+        texts = [v for v in values if isinstance(v, (str, bytes))]
+        if not texts:
+            continue
+        bad = next((v for v in texts if not _parses_as_float(v)), None)
+        if bad is None:
+            numeric.append(j)
+        elif stray is None:
+            stray = (j, bad)
+    if numeric and stray is not None:
+        shown = numeric[:10] + (["..."] if len(numeric) > 10 else [])
+        warnings.warn(
+            f"X is an array of strings with numbers written as text in columns {shown}; "
+            f"it could not be read as numbers because column {stray[0]} holds "
+            f"{stray[1]!r}, so it is taken as a table where text is categorical: those "
+            "columns become categorical, one level per distinct value. To model them "
+            "as numbers, fix or drop that value, or pass a DataFrame with numeric "
+            "dtypes for them.", UserWarning, stacklevel=user_stacklevel())
+
+
+def _parses_as_float(v):
+    try:
+        float(v)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _output_dtype(X):
@@ -362,7 +403,7 @@ class _BaseVAE(BaseEstimator):
                 f"each row encodes to ({schema.layout_.n_columns} columns): the extra "
                 "latent dimensions can carry nothing and collapse (see "
                 "n_active_components_ after fit). Use a smaller n_components.",
-                UserWarning, stacklevel=5)
+                UserWarning, stacklevel=user_stacklevel())
         if cond is not None:
             cond = np.ascontiguousarray(cond, dtype=values.dtype)
         # No missing entry: train without a mask (the module's complete-data
@@ -561,7 +602,7 @@ class _BaseVAE(BaseEstimator):
             f"improving by more than tol={self.tol} (early stopping did not fire): the "
             f"model may not have converged. Raise {fix} (or learning_rate_init) for a "
             "converged fit; loss_curve_ and validation_scores_ show the trend.",
-            ConvergenceWarning, stacklevel=6)
+            ConvergenceWarning, stacklevel=user_stacklevel())
 
     #: What one ``partial_fit`` call trains with (see :meth:`partial_fit`).
     _PARTIAL_FIT = {"warm_start": True, "early_stopping": False, "max_iter": 1,
@@ -1043,6 +1084,7 @@ class _BaseVAE(BaseEstimator):
                 # Strings in an array (no DataFrame): take it as a table.
                 if not (reset and _is_text_array(X)):
                     raise
+                _warn_numeric_text(X)
         return self._validate_table(X, reset=reset)
 
     def _validate_table(self, X, *, reset):

@@ -157,7 +157,10 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         Which columns are categorical, as in
         :class:`~sklearn.ensemble.HistGradientBoostingClassifier`:
         "from_dtype" takes DataFrame columns of category, object or string
-        dtype; an array-like gives column names, indices or a boolean mask;
+        dtype (an array of strings that are not all numbers is such a table:
+        its string columns are categorical, even those of numbers written
+        as text, which a warning names); an array-like gives column names,
+        indices or a boolean mask;
         None makes every column numeric. Bool columns are binary either way
         (unless None). Categorical columns with exactly two levels get a
         Bernoulli likelihood.

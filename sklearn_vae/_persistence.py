@@ -39,7 +39,7 @@ from skorch.history import History
 from . import _schema
 from ._training import BatchIterator, VAENet, adam
 from .nn import ColumnLayout, VAEModule
-from .utils import check_device
+from .utils import check_device, user_stacklevel
 
 FORMAT = "sklearn-vae"
 FORMAT_VERSION = 1
@@ -469,7 +469,7 @@ def load(file, *, device=None, allow_version_mismatch=False):
             warnings.warn(
                 f"The model was trained on {saved} but CUDA is not available here; it "
                 "is loaded on the CPU (and its device parameter set to 'cpu', so it "
-                "can go on training here).", UserWarning, stacklevel=2)
+                "can go on training here).", UserWarning, stacklevel=user_stacklevel())
             saved = torch.device("cpu")
         device = saved
     device = check_device(device)

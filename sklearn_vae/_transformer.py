@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 from ._base import _BaseVAE, _output_dtype, atomic_fit
 from ._dask import blockwise
 from ._schema import _MAX_ENCODED
-from .utils import saturating_cast
+from .utils import saturating_cast, user_stacklevel
 from .utils._compat import _check_feature_names_in
 
 
@@ -127,7 +127,10 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         Which columns are categorical, as in
         :class:`~sklearn.ensemble.HistGradientBoostingClassifier`:
         "from_dtype" takes DataFrame columns of category, object or string
-        dtype; an array-like gives column names, indices or a boolean mask;
+        dtype (an array of strings that are not all numbers is such a table:
+        its string columns are categorical, even those of numbers written
+        as text, which a warning names); an array-like gives column names,
+        indices or a boolean mask;
         None makes every column numeric. Bool columns are binary either way
         (unless None). Categorical columns with exactly two levels get a
         Bernoulli likelihood.
@@ -449,7 +452,7 @@ class VAETransformer(TransformerMixin, _BaseVAE):
                     "the model learns p(x | y) of that class only, and sample, score "
                     "and transform refuse any other label. In cross-validation, pass "
                     "cv=StratifiedKFold(...) so that every training fold has every "
-                    "class.", UserWarning, stacklevel=3)
+                    "class.", UserWarning, stacklevel=user_stacklevel())
         known = set(classes.tolist())
         unseen = [c for c in labels.tolist() if c not in known]
         if unseen:

@@ -1,4 +1,5 @@
 import pickle
+import warnings
 
 import joblib
 import numpy as np
@@ -368,3 +369,40 @@ def test_inverse_transform_of_zero_codes_is_zero_rows():
     vae = VAETransformer(n_components=2, **FAST).fit(X)
     out = vae.inverse_transform(np.empty((0, 2), dtype=np.float32))
     assert out.shape == (0, 4) and out.dtype == np.float32
+
+
+def test_warnings_name_the_callers_line(blobs):
+    """Every warning of the package points at the user's call, through sklearn's
+    _fit_context and the package's own wrappers (the single-class warning named
+    sklearn/base.py)."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, _ = blobs
+    cases = [
+        (ConvergenceWarning, lambda: VAETransformer(**FAST).fit(X)),
+        (UserWarning, lambda: VAETransformer(n_components=9, **FAST).fit(X)),
+        (UserWarning, lambda: VAETransformer(conditional=True, **FAST).partial_fit(
+            X, np.zeros(len(X)))),
+        (UserWarning, lambda: VAETransformer(**FAST).fit(
+            np.where(np.arange(4) == 0, "oops", X.astype(str)))),
+    ]
+    for category, call in cases:
+        with pytest.warns(category) as record:
+            call()
+        assert {w.filename for w in record if w.category is category} == {__file__}
+
+
+def test_a_stray_string_in_a_number_array_is_told(blobs):
+    """A string array is a table, where text is categorical; one stray string among
+    numbers written as text would silently make every number a category level."""
+    X, _ = blobs
+    A = X.astype(str)
+    A[0, 0] = "oops"
+    with pytest.warns(UserWarning, match=r"numbers written as text in columns \[1, 2, 3\]"
+                                         r"; .* column 0 holds 'oops'"):
+        vae = VAETransformer(**FAST).fit(A)
+    assert list(vae.schema_.feature_kinds_) == ["categorical"] * 4
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*written as text")
+        VAETransformer(**FAST).fit(X.astype(str))  # all numbers: read as numbers
+        VAETransformer(**FAST).fit(np.array([["a", "b"], ["c", "d"]] * 5))  # all text

@@ -6,6 +6,7 @@ from ._validation import (
     draw_seed,
     saturating_cast,
     torch_generator,
+    user_stacklevel,
 )
 
 __all__ = [
@@ -14,4 +15,5 @@ __all__ = [
     "draw_seed",
     "saturating_cast",
     "torch_generator",
+    "user_stacklevel",
 ]

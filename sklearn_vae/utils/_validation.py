@@ -1,11 +1,33 @@
 """Small validation helpers shared by the estimators."""
 
+import os
+import sys
 import threading
 from contextlib import contextmanager
 
 import numpy as np
+import sklearn
+import skorch
 import torch
 from sklearn.utils import check_random_state
+
+# Library code between a user's call and a warning of this package.
+_LIBRARY_DIRS = tuple(os.path.dirname(os.path.abspath(m.__file__)) + os.sep for m in (
+    sys.modules[__name__.partition(".")[0]], sklearn, skorch))
+
+
+def user_stacklevel():
+    """``stacklevel`` for :func:`warnings.warn` that points at the user's code.
+
+    Call it in the function that warns: it counts that frame and every frame
+    above it inside this package, scikit-learn (``_fit_context``) and skorch,
+    so the warning names the line that called ``fit`` (or ``sample``, ...)
+    whatever the depth of wrappers in between.
+    """
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_LIBRARY_DIRS):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def check_device(device):
