@@ -160,17 +160,19 @@ def _init_linear(layer: nn.Linear, init: str, generator: torch.Generator):
 _FOLD_MASK_MIN_MACS = 1 << 21
 
 
-def _tail_excess(over: Tensor) -> Tensor:
-    """``sum_j (o_j - log(1 + o_j))`` over the last axis, for ``o = over >= 0``.
+def _capped_surprise(s: Tensor, cap: Tensor, m: Tensor) -> Tensor:
+    """``sum_j m_j min(s_j, a_j) + log(1 + max(0, s_j - a_j))`` over the last axis.
 
-    Overwrites ``over`` (a temporary of the caller's).
-
-    Surprise ``s`` above a cap ``a`` (``o = s - a``) counts as ``a + log(1 + o)``:
-    this is what adding it back to a log-weight gives back. Where ``o`` is 0
-    (most entries) the term is exactly 0.
+    Each entry's surprise ``s = -log p`` beyond its cap ``a`` counts as
+    ``a + log(1 + s - a)`` (see :meth:`VAEModule.column_log_prob`); ``m``
+    (the mask) keeps missing entries at 0. Formed from ``min(s, a)`` so
+    that a far entry loses no precision (``s - (s - a)`` in float32 is off
+    by about ``1e-7 s``), and an overflowed surprise counts as the largest
+    finite one. Overwrites ``s`` (a temporary of the caller's).
     """
-    total = over.sum(dim=-1)
-    return total.sub_(over.log1p_().sum(dim=-1))  # in place: over is a temporary
+    s = s.clamp_(max=torch.finfo(s.dtype).max)
+    tail = (s - cap).clamp_(min=0.0).log1p_()
+    return torch.minimum(s, cap, out=s).add_(tail).mul_(m).sum(dim=-1)
 
 
 class VAEModule(nn.Module):
@@ -678,9 +680,11 @@ class VAEModule(nn.Module):
         if self.layout.n_binary or self.layout.categories:
             parts.append(self._discrete_log_prob(x, mask, params))
         out = parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
-        if nll_cap is not None:
-            over = (-out - nll_cap.to(out.dtype)).clamp_(min=0.0)
-            out = out + (over - torch.log1p(over))
+        if nll_cap is not None:  # -(min(s, cap) + log1p(max(0, s - cap))), s = -out
+            cap = nll_cap.to(out.dtype)
+            s = (-out).clamp_(max=torch.finfo(out.dtype).max)
+            tail = (s - cap).clamp_(min=0.0).log1p_()
+            out = torch.minimum(s, cap, out=s).add_(tail).neg_()
         return out
 
     def _discrete_log_prob(self, x: Tensor, mask: Tensor, params: Tensor) -> Tensor:
@@ -837,10 +841,14 @@ class VAEModule(nn.Module):
             # log p(z) - log q(z|x) = 0.5 * (|eps|^2 - |z|^2 + sum(logvar))
             log_w = eps.square().sum(dim=-1)[:, None] - z.square().sum(dim=-1)
             log_w = log_w.add_(logvar.sum(dim=-1)).mul_(0.5)
+        latent = None if nll_cap is None else log_w.clone()
         params = self.decode(z, cond, inference=True)
-        # excess: what the cap gives back per row, sum_j (o_j - log1p(o_j)) with
-        # o_j = max(0, -log p_j - cap_j); see _tail_excess.
-        excess = None
+        # capped: the observation terms of the capped weights, summed per row
+        # from each entry's capped surprise (_capped_surprise). Subtracting
+        # the uncapped sum and adding back what the cap returns would cancel
+        # catastrophically in float32 for a far entry (a surprise of 1e14
+        # wipes out the rest of the row).
+        capped = None
         cap = None if nll_cap is None else nll_cap.to(log_w.dtype)
         if c:
             m = mask[..., :c]
@@ -849,45 +857,43 @@ class VAEModule(nn.Module):
                 var = F.softplus(params[..., n_values:] + self.raw_variance)
                 var = var.add_(self.min_variance)
                 d = d.square_().div_(var).add_(var.log_()).mul_(m)
+                if cap is not None:  # -log p = 0.5 * (d + log 2 pi) where observed
+                    capped = -_capped_surprise((d + _LOG_2PI).mul_(0.5), cap[:c], m)
                 log_w -= 0.5 * d.sum(dim=-1)
                 log_w -= (0.5 * _LOG_2PI) * m.sum(dim=-1)
-                if cap is not None:  # -log p = 0.5 * (d + log 2 pi) where observed
-                    over = (d - (2.0 * cap[:c] - _LOG_2PI)).clamp_(min=0.0).mul_(m * 0.5)
-                    excess = _tail_excess(over)
             else:
                 logvar_x = self.observation_logvar()
                 d = d.mul_(m * torch.exp(-0.5 * logvar_x))
                 sq = d.square_()
+                if cap is not None:  # -log p = 0.5 * (sq + log 2 pi + logvar) where observed
+                    capped = -_capped_surprise(
+                        torch.add(0.5 * (_LOG_2PI + logvar_x), sq, alpha=0.5), cap[:c], m)
                 log_w -= 0.5 * sq.sum(dim=-1)
                 log_w -= 0.5 * (m * (_LOG_2PI + logvar_x)).sum(dim=-1)
-                if cap is not None:
-                    # -log p = 0.5 * (sq + log 2 pi + logvar): over the cap where
-                    # sq > 2 cap - log 2 pi - logvar (missing entries: sq = 0).
-                    half_limit = cap[:c] - 0.5 * (_LOG_2PI + logvar_x)
-                    over = torch.add(-half_limit, sq, alpha=0.5).clamp_(min=0.0)
-                    if bool((half_limit < 0).any()):  # a cap below the density's peak
-                        over = over.mul_(m)
-                    excess = _tail_excess(over)
             del d
         if b:
             logits = params[..., c : c + b]
             nll = F.binary_cross_entropy_with_logits(
                 logits, x[..., c : c + b].expand_as(logits), reduction="none")
-            nll = nll.mul_(mask[..., c : c + b])
+            m = mask[..., c : c + b]
+            nll = nll.mul_(m)
             log_w -= nll.sum(dim=-1)
             if cap is not None:
-                over = _tail_excess((nll - cap[c : c + b]).clamp_(min=0.0))
-                excess = over if excess is None else excess + over
+                term = -_capped_surprise(nll, cap[c : c + b], m)
+                capped = term if capped is None else capped + term
         if layout.categories:
+            m = mask[..., c + b :]
             cat = self._categorical_log_prob(x[..., c + b :], params[..., c + b : n_values])
-            cat = cat * mask[..., c + b :]
-            log_w += cat.sum(dim=-1)
+            cat = cat * m
             if cap is not None:
-                over = _tail_excess((-cat - cap[c + b :]).clamp_(min=0.0))
-                excess = over if excess is None else excess + over
+                term = -_capped_surprise(-cat, cap[c + b :], m)
+                capped = term if capped is None else capped + term
+            log_w += cat.sum(dim=-1)
         uncapped = log_w
-        if excess is not None:
-            log_w = log_w + excess
+        if cap is not None:
+            # The latent terms plus the capped observation terms: log_w above
+            # less its (uncapped) observation terms, which were added last.
+            log_w = latent + (capped if capped is not None else 0.0)
         out = (log_w,)
         if return_params or return_columns:
             out += (params,)
