@@ -873,11 +873,23 @@ class TabularSchema:
     def _decode_continuous(self, spec, y):
         if spec.index in getattr(self, "empty_columns_", ()):
             return np.full(len(y), np.nan)  # never observed in training
+        if not getattr(spec.transform, "spread", True):  # constant in training
+            return np.full(len(y), spec.transform.mean)
         return spec.transform.inverse(np.asarray(y, dtype=np.float64))
 
     def _unstandardized(self, y):
-        """The fast path's decoded array (a numeric array, every column standardized)."""
+        """The fast path's decoded array (a numeric array, every column standardized).
+
+        A column constant in training decodes to that value exactly: its
+        scale is 1 in its own units, so the decoder's noise (a variance
+        floor of 1e-3) would otherwise come back as ~0.03 of those units
+        around it, whatever their size.
+        """
         out = _unstandardize(y, self.mean_, self.scale_)
+        constant = [j for j, spec in enumerate(self.specs_)
+                    if not getattr(spec.transform, "spread", True)]
+        if constant:
+            out[:, constant] = self.mean_[constant]
         empty = getattr(self, "empty_columns_", None)
         if empty is not None and len(empty):
             out[:, empty] = np.nan

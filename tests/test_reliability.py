@@ -122,6 +122,24 @@ def test_case3_constant_column_in_a_mixed_table():
     assert (sampled["big"] == 1e30).all() and (sampled["tiny_const"] == 1.7e308).all()
 
 
+@pytest.mark.parametrize("value", [1e-12, 3.0, 1e30])
+def test_case3_constant_column_comes_back_exactly(value):
+    """A numeric array's constant column decodes to its value, as SimpleImputer
+    and the mixed-table path give: its scale is 1 in its own units, so the
+    decoder's noise came back as ~0.03 of them (1e-12 sampled in [-0.1, 0.1])."""
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=(80, 2)), np.full(80, value)])
+    vae = VAETransformer(**FAST).fit(X)
+    assert (vae.sample(50, random_state=0)[:, 2] == value).all()
+    assert (vae.inverse_transform(vae.transform(X))[:, 2] == value).all()
+    assert (vae.sample(5, posterior_of=X, random_state=0)[:, 2] == value).all()
+    X_missing = X.copy()
+    X_missing[::4, 2] = np.nan
+    for posterior in (False, True):
+        imp = VAEImputer(sample_posterior=posterior, **FAST, **IMPUTE).fit(X_missing)
+        assert (imp.transform(X_missing)[:, 2] == value).all()
+
+
 # -- case 5: an extreme entry at inference -----------------------------------
 
 @pytest.mark.parametrize("anomaly_score", ["likelihood", "elbo", "reconstruction"])
