@@ -86,6 +86,18 @@ def _is_text_array(X):
         return False
 
 
+def _autograd_on(fit):
+    """Train with autograd on, even when called under ``torch.no_grad()`` or
+    ``torch.inference_mode()`` (where tensors made for training would be
+    inference tensors and backward would fail with torch's "element 0 of
+    tensors does not require grad")."""
+    @functools.wraps(fit)
+    def wrapper(*args, **kwargs):
+        with torch.inference_mode(False), torch.enable_grad():
+            return fit(*args, **kwargs)
+    return wrapper
+
+
 def _warn_numeric_text(X):
     """Warn when a text array, taken as a table, has columns of numbers as text.
 
@@ -361,6 +373,7 @@ class _BaseVAE(BaseEstimator):
         """
         return []
 
+    @_autograd_on
     def _fit_net(self, X, *, schema_input=None, cond=None):
         """Fit the schema and train the network on validated ``X``.
 

@@ -390,6 +390,55 @@ def _codes(seed, X, **params):
     return vae.transform(X), vae.loss_curve_
 
 
+@pytest.mark.parametrize("init", ["pca", "random"])
+def test_case7_torch_default_dtype_float64_changes_nothing(init):
+    """torch.set_default_dtype(torch.float64), common in scientific code, built
+    float64 layers for float32 data: every fit failed with torch's "mat1 and mat2
+    must have the same dtype". The network is float32 whatever the default, and
+    its fits are bit-identical to those under the float32 default."""
+    import torch
+
+    X = np.random.default_rng(0).normal(size=(100, 4))
+    X_missing = X.copy()
+    X_missing[::5, 1] = np.nan
+
+    def run():
+        vae = VAETransformer(init=init, **FAST).fit(X)
+        return [vae.transform(X), vae.sample(5, random_state=0), vae.score_samples(X),
+                VAEImputer(**FAST, **IMPUTE).fit_transform(X_missing),
+                VAEOutlierDetector(**FAST).fit(X).score_samples(X)]
+
+    expected = run()
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        got = run()
+    finally:
+        torch.set_default_dtype(before)
+    for a, b in zip(expected, got):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_case7_fit_under_inference_mode_or_no_grad():
+    """Fits train with autograd on whatever the caller's grad mode: under
+    torch.inference_mode() every fit failed with torch's "element 0 of tensors
+    does not require grad"."""
+    import torch
+
+    X = np.random.default_rng(0).normal(size=(100, 4))
+    expected = VAETransformer(**FAST).fit(X).transform(X)
+    for mode in (torch.inference_mode, torch.no_grad):
+        with mode():
+            vae = VAETransformer(**FAST).fit(X)
+            VAEOutlierDetector(**FAST).fit(X).predict(X)
+            vae.partial_fit(X)
+        assert torch.is_grad_enabled()
+        np.testing.assert_array_equal(
+            VAETransformer(**FAST).fit(X).transform(X), expected)
+    with torch.inference_mode():
+        np.testing.assert_array_equal(VAETransformer(**FAST).fit(X).transform(X), expected)
+
+
 def test_case7_concurrent_fits_match_sequential_ones():
     import threading
     from concurrent.futures import ThreadPoolExecutor

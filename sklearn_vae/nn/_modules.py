@@ -117,9 +117,9 @@ def _inference_forward(seq: nn.Sequential, h: Tensor) -> Tensor:
 def mlp(n_in: int, hidden: tuple, n_out: int, device=None) -> nn.Sequential:
     layers = []
     for width in hidden:
-        layers += [nn.Linear(n_in, width, device=device), nn.ReLU()]
+        layers += [nn.Linear(n_in, width, device=device, dtype=torch.float32), nn.ReLU()]
         n_in = width
-    layers.append(nn.Linear(n_in, n_out, device=device))
+    layers.append(nn.Linear(n_in, n_out, device=device, dtype=torch.float32))
     return nn.Sequential(*layers)
 
 
@@ -135,7 +135,7 @@ def _init_linear(layer: nn.Linear, init: str, generator: torch.Generator):
     with torch.no_grad():
         if init == "orthogonal":
             rows, cols = weight.shape
-            flat = torch.randn(rows, cols, generator=generator)
+            flat = torch.randn(rows, cols, generator=generator, dtype=weight.dtype)
             if rows < cols:
                 flat = flat.T
             q, r = torch.linalg.qr(flat)
@@ -259,9 +259,9 @@ class VAEModule(nn.Module):
             # The decoder's also sees the condition (a conditional model's
             # class means enter linearly, as in a mixture of pPCAs with one W).
             self.encoder_skip = nn.Linear(n_values, self.n_components, bias=False,
-                                          device=device)
+                                          device=device, dtype=torch.float32)
             self.decoder_skip = nn.Linear(self.n_components + n_cond, n_values, bias=False,
-                                          device=device)
+                                          device=device, dtype=torch.float32)
         if generator is not None:
             self.to_empty(device="cpu")
             for layer in self.modules():
@@ -312,6 +312,9 @@ class VAEModule(nn.Module):
         # Whether the mixture's precisions are diagonal is read off the loaded
         # buffers, not the placeholders.
         self.register_load_state_dict_post_hook(_prior_loaded)
+        # float32 whatever torch's default dtype (set_default_dtype(float64)
+        # would build float64 layers for float32 data).
+        self.float()
 
     @torch.no_grad()
     def init_from_pca(self, values: Tensor, cond: Tensor = None, max_rows: int = 20_000,
