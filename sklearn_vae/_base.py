@@ -373,6 +373,10 @@ class _BaseVAE(BaseEstimator):
         """
         return []
 
+    #: Whether a fit on rows with no observed entry goes on (VAEImputer:
+    #: it drops the empty columns, with SimpleImputer's warning) or raises.
+    _fits_unobserved = False
+
     @_autograd_on
     def _fit_net(self, X, *, schema_input=None, cond=None):
         """Fit the schema and train the network on validated ``X``.
@@ -409,6 +413,11 @@ class _BaseVAE(BaseEstimator):
             seed = draw_seed(self.random_state)
         values, mask = schema.encode(X if schema_input is None else schema_input,
                                      handle_unknown=self._handle_unknown())
+        if not self._fits_unobserved and not mask.any():
+            raise ValueError(
+                f"{type(self).__name__}: X has no observed entry (every value of its "
+                f"{len(values)} rows is missing), so there is nothing to learn; pass "
+                "rows with observed values.")
         n_values = values.shape[1]
         if self._warn_wide_latent and not continuing and self.n_components > n_values:
             warnings.warn(

@@ -1,6 +1,7 @@
 """VAEImputer: missing-value imputation with a VAE (IterativeImputer's twin)."""
 
 import math
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._base import _BaseVAE, _output_dtype, atomic_fit, resample
 from ._dask import blockwise
 from ._schema import CONTINUOUS, _pandas, is_dataframe
-from .utils import saturating_cast, torch_generator
+from .utils import saturating_cast, torch_generator, user_stacklevel
 from .utils._compat import _check_feature_names_in
 
 
@@ -307,6 +308,8 @@ class VAEImputer(TransformerMixin, _BaseVAE):
     def _train_samples(self):
         return self.n_train_samples
 
+    _fits_unobserved = True  # empty columns are dropped, as SimpleImputer does
+
     def _module_options(self, layout, values, mask):
         # The base's variance floors of discrete columns apply here too: on
         # load_digits with 20% of entries missing (3 seeds), RMSE on the missing
@@ -363,6 +366,15 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         missing = self._missing_mask(X)
         if reset:
             self._empty_features = missing.all(axis=0)
+            if self._empty_features.any() and not self.keep_empty_features:
+                # As SimpleImputer / IterativeImputer say it.
+                names = getattr(self, "feature_names_in_", None)
+                empty = np.flatnonzero(self._empty_features)
+                warnings.warn(
+                    "Skipping features without any observed values: "
+                    f"{(names[empty] if names is not None else empty).tolist()}. They "
+                    "are dropped from the output; keep_empty_features=True keeps them "
+                    "(filled with 0).", UserWarning, stacklevel=user_stacklevel())
         if self.add_indicator:
             self.indicator_ = MissingIndicator(missing_values=np.nan, error_on_new=False)
             self.indicator_.fit(np.where(missing, np.nan, 0.0))

@@ -107,7 +107,9 @@ def test_vae_imputer_numeric_missing_values():
 def test_vae_imputer_empty_feature_follows_keep_empty_features():
     _, X_missing = low_rank_with_missing(n=60)
     X_missing[:, 2] = np.nan
-    dropped = VAEImputer(**FAST).fit(X_missing)
+    with pytest.warns(UserWarning, match=r"Skipping features without any observed "
+                                         r"values: \[2\]\. They are dropped"):
+        dropped = VAEImputer(**FAST).fit(X_missing)
     Xt = dropped.transform(X_missing)
     assert Xt.shape == (60, 5) and np.isfinite(Xt).all()
     assert list(dropped.get_feature_names_out()) == ["x0", "x1", "x3", "x4", "x5"]
@@ -116,6 +118,9 @@ def test_vae_imputer_empty_feature_follows_keep_empty_features():
     assert Xk.shape == (60, 6)
     assert np.all(Xk[:, 2] == 0)
     assert len(kept.get_feature_names_out()) == 6
+    # Nothing observed at all: every column dropped (SimpleImputer's (n, 0)), said.
+    with pytest.warns(UserWarning, match=r"values: \[0, 1, 2, 3, 4, 5\]"):
+        assert VAEImputer(**FAST).fit_transform(np.full((20, 6), np.nan)).shape == (20, 0)
 
 
 def test_vae_imputer_add_indicator():

@@ -140,6 +140,17 @@ def test_case3_constant_column_comes_back_exactly(value):
         assert (imp.transform(X_missing)[:, 2] == value).all()
 
 
+@pytest.mark.parametrize("cls", [VAETransformer, VAEOutlierDetector])
+def test_case3_no_observed_entry_is_an_error(cls):
+    """Rows with every value missing trained a model of nothing (loss 0, every
+    score and code 0, every row an inlier) with only a ConvergenceWarning."""
+    pd = pytest.importorskip("pandas")
+    for X in (np.full((20, 3), np.nan), pd.DataFrame({"a": [None] * 20, "b": np.nan})):
+        with pytest.raises(ValueError, match="X has no observed entry .every value of its "
+                                             "20 rows is missing"):
+            cls(**FAST).fit(X)
+
+
 # -- case 5: an extreme entry at inference -----------------------------------
 
 @pytest.mark.parametrize("anomaly_score", ["likelihood", "elbo", "reconstruction"])
