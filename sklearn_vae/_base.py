@@ -8,6 +8,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from sklearn import get_config
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import _safe_indexing
@@ -1100,27 +1101,43 @@ class _BaseVAE(BaseEstimator):
             tabular = schema is not None and schema.tabular_
         if not tabular:
             try:
-                return validate_data(self, X, dtype=[np.float64, np.float32],
-                                     ensure_all_finite="allow-nan", reset=reset)
+                checked = validate_data(self, X, dtype=[np.float64, np.float32],
+                                        ensure_all_finite="allow-nan", reset=reset)
             except ValueError:
                 # Strings in an array (no DataFrame): take it as a table.
                 if not (reset and _is_text_array(X)):
                     raise
                 _warn_numeric_text(X)
+            else:
+                if get_config()["assume_finite"] and np.isinf(checked).any():
+                    # Checked anyway: an inf would surface as an eigh failure or
+                    # a divergence blamed on the learning rate.
+                    raise ValueError(
+                        "Input X contains infinity; NaN marks a missing entry, "
+                        "infinity is not allowed (set_config(assume_finite=True) "
+                        "skips scikit-learn's check, not this one).")
+                return checked
         return self._validate_table(X, reset=reset)
 
     def _validate_table(self, X, *, reset):
-        validate_data(self, X, skip_check_array=True, reset=reset)  # names, n_features
         if not is_dataframe(X):
-            X = np.asarray(X)
-            if X.dtype.kind not in "iufb":
-                X = X.astype(object)
-            if X.ndim != 2:
+            # The shape first: validate_data below counts features without it
+            # (a 1-D row read as "0 features", a 3-D array as its second axis).
+            if hasattr(X, "format") and hasattr(X, "tocsr"):
+                raise TypeError(
+                    "Sparse data was passed for X, but dense data is required. Use "
+                    "'.toarray()' to convert to a dense numpy array.")
+            array = np.asarray(X)
+            if array.ndim != 2:
                 raise ValueError(
-                    f"Expected 2D array, got {X.ndim}D array instead. Reshape your data "
-                    "either using array.reshape(-1, 1) if your data has a single feature "
-                    "or array.reshape(1, -1) if it contains a single sample."
+                    f"Expected 2D array, got {array.ndim}D array instead. Reshape your "
+                    "data either using array.reshape(-1, 1) if your data has a single "
+                    "feature or array.reshape(1, -1) if it contains a single sample."
                 )
+        # Names (a polars frame's too) and n_features.
+        validate_data(self, X, skip_check_array=True, reset=reset)
+        if not is_dataframe(X):
+            X = array if array.dtype.kind in "iufb" else array.astype(object)
         if X.shape[0] < 1:
             raise ValueError(
                 f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 "

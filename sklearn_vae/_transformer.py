@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from ._base import _BaseVAE, _output_dtype, atomic_fit
 from ._dask import blockwise
-from ._schema import _MAX_ENCODED
+from ._schema import _MAX_ENCODED, is_dataframe
 from .utils import saturating_cast, user_stacklevel
 from .utils._compat import _check_feature_names_in
 
@@ -594,7 +594,8 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         X_original : ndarray or DataFrame of shape (n_samples, `n_features_in_`)
             A DataFrame with the training columns' names, dtypes and
             categories when fit on a DataFrame (the most probable category,
-            the decoded value rounded for integer columns).
+            the decoded value rounded for integer columns), indexed as ``X``
+            when the codes are a DataFrame (``set_output(transform="pandas")``).
         """
         check_is_fitted(self)
         Z = np.asarray(X)
@@ -611,6 +612,8 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         Z = np.clip(Z.astype(np.float64), -_MAX_ENCODED, _MAX_ENCODED)
         decoded = self._decode_mean(Z, self._condition(y, len(Z), "inverse_transform"))
         if self.schema_.tabular_:
+            if is_dataframe(decoded) and is_dataframe(X):
+                decoded.index = X.index  # codes of a pandas output keep their rows'
             return decoded
         return saturating_cast(decoded, dtype)
 

@@ -406,3 +406,44 @@ def test_a_stray_string_in_a_number_array_is_told(blobs):
         warnings.filterwarnings("error", message=".*written as text")
         VAETransformer(**FAST).fit(X.astype(str))  # all numbers: read as numbers
         VAETransformer(**FAST).fit(np.array([["a", "b"], ["c", "d"]] * 5))  # all text
+
+
+def test_a_model_fit_on_a_dataframe_names_bad_input_shapes():
+    """A model fit on a DataFrame checks the shape before the feature count, as
+    PCA does (a row came back as "X does not contain any features")."""
+    pd = pytest.importorskip("pandas")
+    from scipy import sparse
+
+    df = pd.DataFrame(np.random.RandomState(0).normal(size=(40, 3)), columns=list("abc"))
+    vae = VAETransformer(**FAST).fit(df)
+    for bad in (df.iloc[0], df.to_numpy()[0]):
+        with pytest.raises(ValueError, match="Expected 2D array, got 1D array"):
+            vae.transform(bad)
+    with pytest.raises(ValueError, match="Expected 2D array, got 3D array"):
+        vae.transform(df.to_numpy()[None])
+    with pytest.raises(TypeError, match="Sparse data was passed"):
+        vae.transform(sparse.csr_matrix(df.to_numpy()))
+    # Codes with an index (pandas output) decode to rows with that index.
+    vae.set_output(transform="pandas")
+    rows = df.iloc[10:15]
+    back = vae.inverse_transform(vae.transform(rows))
+    assert list(back.index) == list(rows.index) and list(back.columns) == list("abc")
+
+
+def test_infinity_is_refused_under_assume_finite():
+    """set_config(assume_finite=True) skips scikit-learn's check; an inf then
+    failed as an eigh error, or as a divergence blamed on the learning rate."""
+    import sklearn
+
+    from sklearn_vae import VAEImputer, VAEOutlierDetector
+
+    X = np.random.RandomState(0).normal(size=(50, 3))
+    X_inf = X.copy()
+    X_inf[3, 1] = np.inf
+    with sklearn.config_context(assume_finite=True):
+        for cls in (VAETransformer, VAEOutlierDetector, VAEImputer):
+            with pytest.raises(ValueError, match="Input X contains infinity"):
+                cls(**FAST).fit(X_inf)
+        vae = VAETransformer(**FAST).fit(X)
+        with pytest.raises(ValueError, match="Input X contains infinity"):
+            vae.transform(X_inf)
