@@ -249,8 +249,14 @@ class VAEOversampler(BaseOverSampler):
                          for r in new_X]
             if X.dtype.kind in "fiub":
                 new_X = [r.astype(X.dtype) for r in new_X]  # float32 stays float32
-            X_res = np.concatenate([X, *new_X]).astype(
-                X.dtype if X.dtype.kind in "fiub" else object, copy=False)
+            elif X.dtype.kind in "US":
+                # Strings stay strings, as RandomOverSampler's: levels drawn
+                # from the rows, numbers (of numbers written as text) written
+                # out; the result widens to the longest (no truncation).
+                new_X = [np.asarray(r, dtype=object).astype(X.dtype.kind) for r in new_X]
+            X_res = np.concatenate([X, *new_X])
+            if X.dtype.kind not in "fiubUS":
+                X_res = X_res.astype(object, copy=False)
         return X_res, np.concatenate([y, *new_y])
 
     def _draw(self, est, X, y, label, n_new, seed, frame):

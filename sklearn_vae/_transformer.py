@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from ._base import _BaseVAE, _output_dtype, atomic_fit
 from ._dask import blockwise
-from ._schema import _MAX_ENCODED, is_dataframe
+from ._schema import _MAX_ENCODED, _missing, is_dataframe
 from .utils import saturating_cast, user_stacklevel
 from .utils._compat import _check_feature_names_in
 
@@ -483,9 +483,7 @@ class VAETransformer(TransformerMixin, _BaseVAE):
         y = column_or_1d(y, warn=True)
         if len(y) != X.shape[0]:
             raise ValueError(f"y has {len(y)} labels for {X.shape[0]} rows of X.")
-        if y.dtype.kind == "f" and np.isnan(y).any() or any(
-                v is None or (isinstance(v, float) and np.isnan(v))
-                for v in (y.tolist() if y.dtype.kind == "O" else ())):
+        if _missing(y).any():  # NaN, None, pd.NA, NaT
             raise ValueError("y has missing labels (NaN/None): conditional=True needs a "
                              "class for every row.")
         kind = type_of_target(y)

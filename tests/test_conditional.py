@@ -136,6 +136,8 @@ def test_conditional_errors_name_the_problem(cvae, call, match):
     (None, r"fit needs y"),
     ("continuous", r"got a 'continuous' target. Bin a continuous target"),
     ("nan", r"missing labels"),
+    ("pd.NA", r"missing labels"),  # pandas "string" labels: TypeError in np.unique
+    ("NaT", r"missing labels"),
     ("mixed", r"got a 'unknown' target. .*mixed types .* y.astype\(str\)"),
 ])
 def test_conditional_fit_rejects_bad_labels(y, match):
@@ -144,6 +146,12 @@ def test_conditional_fit_rejects_bad_labels(y, match):
         y = X[:, 1]
     elif isinstance(y, str) and y == "nan":
         y = np.where(labels == "a", 1.0, np.nan)
+    elif isinstance(y, str) and y == "pd.NA":
+        pd = pytest.importorskip("pandas")
+        y = pd.Series(labels).astype("string").where(labels == "a", pd.NA)
+    elif isinstance(y, str) and y == "NaT":
+        pd = pytest.importorskip("pandas")
+        y = np.where(labels == "a", "a", pd.NaT).astype(object)
     elif isinstance(y, str) and y == "mixed":
         y = labels.astype(object)
         y[labels == "a"] = 1  # 1 and "b"

@@ -252,6 +252,24 @@ def test_integer_array_draws_stay_in_each_columns_range(sampling, dtype):
         assert (new >= X.min(axis=0)).all() and (new <= X.max(axis=0)).all()
 
 
+def test_string_arrays_stay_string_arrays():
+    """A numpy string array comes back as one, as from RandomOverSampler and
+    SMOTEN (it became object); new levels are the rows', never truncated."""
+    rng = np.random.RandomState(0)
+    y = np.r_[np.zeros(90, int), np.ones(30, int)]
+    X = rng.choice(["a", "bb", "c"], size=(120, 2))
+    X_res, _ = VAEOversampler(estimator=VAETransformer(**FAST),
+                              random_state=0).fit_resample(X, y)
+    assert X_res.dtype == X.dtype and (X_res[:120] == X).all()
+    assert set(X_res.ravel()) <= {"a", "bb", "c"}
+    # numbers written as text are numbers to the model, written back in full
+    X = rng.normal(size=(120, 2)).round(2).astype(str)
+    X_res, _ = VAEOversampler(estimator=VAETransformer(**FAST),
+                              random_state=0).fit_resample(X, y)
+    assert X_res.dtype.kind == "U" and (X_res[:120] == X).all()
+    assert np.isfinite(X_res[120:].astype(float)).all()
+
+
 def test_residual_values_stay_between_their_two_real_rows():
     """Each continuous value is clipped to the interval of its two real rows, as
     SMOTE's is: a value both share (the zero of a mostly-zero column) is kept, and
