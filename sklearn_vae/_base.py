@@ -99,28 +99,36 @@ def _autograd_on(fit):
     return wrapper
 
 
+#: Rows of a text array that :func:`_warn_numeric_text` reads per column.
+_NUMERIC_TEXT_ROWS = 2000
+
+
 def _warn_numeric_text(X):
     """Warn when a text array, taken as a table, has columns of numbers as text.
 
     A string array whose every entry is a number is converted to floats (as
     scikit-learn does); one that is not is a table, where text is
     categorical, so a single stray string would silently turn the number
-    columns into categories with a level per value.
+    columns into categories with a level per value. Reads the first
+    :data:`_NUMERIC_TEXT_ROWS` rows of each column (a hint, at a cost
+    independent of the table's length).
     """
     A = np.asarray(X)
     if A.ndim != 2 or A.dtype.kind not in "OUS":
         return
     numeric, stray = [], None
     for j in range(A.shape[1]):
-        values = [v for v in A[:, j].tolist() if v is not None and v == v]
-        texts = [v for v in values if isinstance(v, (str, bytes))]
-        if not texts:
+        col = A[:_NUMERIC_TEXT_ROWS, j]  # a look, not a proof: the warning is a hint
+        if col.dtype.kind == "O":
+            col = col[np.fromiter((isinstance(v, str) for v in col), bool, len(col))]
+        try:
+            col.astype(np.float64)  # in C: every string of the column a number?
+        except (TypeError, ValueError):
+            if stray is None:
+                stray = (j, str(next(v for v in col if not _parses_as_float(v))))
             continue
-        bad = next((v for v in texts if not _parses_as_float(v)), None)
-        if bad is None:
+        if len(col):
             numeric.append(j)
-        elif stray is None:
-            stray = (j, bad)
     if numeric and stray is not None:
         shown = numeric[:10] + (["..."] if len(numeric) > 10 else [])
         warnings.warn(
