@@ -58,10 +58,12 @@ from .nn import VAEModule, kl_per_dimension
 from .nn._losses import gaussian_log_density
 from .utils import check_device, cpu_threads, draw_seed, torch_generator, user_stacklevel
 
-# Rounds of importance resampling in ``sample(given=...)``: after the first,
-# the proposal is the encoder at the row completed by the previous round's
-# draw (a row like those it was trained on) instead of at the given entries
-# alone, which a model trained on complete rows has never seen.
+# Rounds of iterated SIR in ``sample(given=...)`` (see _sample_given): each
+# leaves p(z | x_given) invariant, so more come closer at more cost. On a
+# 4-D Gaussian (two fits, one column given 2.5 sd out, K = 50), four put the
+# draws' mean within 0.09-0.18 conditional sd of the model's own
+# conditional, with 0.95-1.01 of its spread (the previous sampler, four
+# rounds from the encoder at the completed row: 0.43-0.82, 0.79-0.81).
 _GIVEN_ROUNDS = 4
 
 
@@ -1288,13 +1290,16 @@ class _BaseVAE(BaseEstimator):
 
         With ``given``, rows are drawn from ``p(x_rest | x_given)`` instead:
         "rows like these, with ``sex == "Female"`` and ``age == 30``". Each
-        row is drawn by sampling-importance-resampling, the machinery
-        :class:`VAEImputer` uses for ``sample_posterior=True``: the given
-        entries are encoded (the rest masked as missing), ``n_importance_samples``
-        codes are drawn from ``q(z | x_given)`` (fresh draws for every row)
-        and weighted by ``p(x_given | z) p(z) / q(z | x_given)``, one code is
-        picked by its weight, and the other columns are drawn from
-        ``p(x | z)``. The given entries are returned exactly as given. No
+        row's code is drawn from ``p(z | x_given)`` by iterated
+        sampling-importance-resampling: the given entries are encoded (the
+        rest masked as missing); in each of four rounds the current code and
+        ``n_importance_samples`` fresh codes from ``q(z | x_given)`` and as
+        many from the prior ``p(z)`` are weighted by ``p(x_given | z) p(z)``
+        over their proposal's density, and one is kept by its weight; the
+        other columns are then drawn from ``p(x | z)``. Each round leaves
+        ``p(z | x_given)`` exactly invariant, and the prior's codes cover the
+        modes and tails the encoder misses. The given entries are returned
+        exactly as given. No
         rejection sampling: rare values cost no more than common ones, but
         the draws are only as good as the model's fit around them (values
         far outside the training data are extrapolations).
@@ -1557,9 +1562,17 @@ class _BaseVAE(BaseEstimator):
     def _sample_given(self, rows, random_state, cond=None):
         """Draw the missing entries of ``rows`` from ``p(x_missing | x_observed)``.
 
-        Sampling-importance-resampling with fresh codes for every row (so
-        repeated rows get independent draws); the observed entries are
-        returned as given.
+        A code from ``p(z | x_given)``, then the missing entries from
+        ``p(x | z)``. The code: iterated sampling-importance-resampling
+        (i-SIR), :data:`_GIVEN_ROUNDS` rounds, each weighing the current code
+        and fresh candidates from an even mixture of the encoder at the given
+        entries and the prior (``p(x_given | z) p(z) / proposal``) and
+        keeping one by its weight. A round leaves ``p(z | x_given)`` exactly
+        invariant, so more rounds only come closer to it; the prior in the
+        proposal (defensive importance sampling) covers the modes and tails
+        the encoder, trained on complete rows, misses when it sees a few
+        entries. Fresh codes for every row (repeated rows get independent
+        draws); the observed entries are returned as given.
         """
         seed = draw_seed(random_state)
         module, device = self._live_module()
@@ -1571,26 +1584,33 @@ class _BaseVAE(BaseEstimator):
             if "gen" not in state:
                 state["gen"] = torch_generator(seed, device=device)
             gen = state["gen"]
-            observed = m[:, value_column] > 0
-            x, mask = v, m
+            rows = torch.arange(v.shape[0], device=v.device)
+            mu, logvar = module.encode(v, m, cond, inference=True)
+            z_now = params_now = None
             for _ in range(_GIVEN_ROUNDS):
-                # Proposal: the encoder at the current completion of the row
-                # (at the first round, the given entries alone); weights with
-                # the likelihood of the given entries only.
-                mu, logvar = module.encode(x, mask, cond, inference=True)
                 eps = torch.randn((k,) + tuple(mu.shape), generator=gen, dtype=mu.dtype,
                                   device=mu.device)
-                z = mu + eps * torch.exp(0.5 * logvar)
+                from_prior = module.sample_prior(
+                    k * len(v), gen, dtype=mu.dtype, device=mu.device,
+                    cond=None if cond is None else cond.repeat(k, 1)).reshape(eps.shape)
+                z = [mu + eps * torch.exp(0.5 * logvar), from_prior]
+                if z_now is not None:  # the current code competes with the fresh ones
+                    z.insert(0, z_now[None])
+                z = torch.cat(z)
+                log_prior = module.log_prior(z, cond)
+                log_proposal = torch.logaddexp(gaussian_log_density(z, mu, logvar),
+                                               log_prior) - math.log(2.0)
                 params = module.decode(z, cond, inference=True)
-                log_w = (module.column_log_prob(v, m, params).sum(dim=-1)
-                         + module.log_prior(z, cond)
-                         - gaussian_log_density(z, mu, logvar))
-                chosen = resample(log_w, params, gen)
-                x = torch.where(observed, v, module.sample_observation(chosen, generator=gen))
-                mask = torch.ones_like(m)
-            return x
+                log_w = module.column_log_prob(v, m, params).sum(dim=-1) + log_prior \
+                    - log_proposal
+                w = torch.softmax(log_w.double(), dim=0).T  # (rows, candidates)
+                chosen = torch.multinomial(w, 1, generator=gen)[:, 0]
+                z_now, params_now = z[chosen, rows], params[chosen, rows]
+            observed = m[:, value_column] > 0
+            return torch.where(observed, v,
+                               module.sample_observation(params_now, generator=gen))
 
-        draws = self._run_encoded(rows, fn, n_samples_k=k, cond=cond)
+        draws = self._run_encoded(rows, fn, n_samples_k=2 * k + 1, cond=cond)
         out = self.schema_.decode_sample(draws)
         observed = ~self._missing_mask(rows)
         for j in np.flatnonzero(observed.any(axis=0)):
