@@ -302,7 +302,7 @@ class VAEOversampler(BaseOverSampler):
         if self.residuals and not self.observation_noise:
             # What the model does not reproduce of each real row, for _add_residuals.
             recon = est._decode_mean(Z, cond)
-            detail = (est.schema_.feature_kinds_, rows, recon, base, other, t, seed + 1, X)
+            detail = (est.schema_, rows, recon, base, other, t, seed + 1, X)
         return z, detail
 
     def _more_tags(self):  # imblearn < 0.13 (sklearn < 1.6) tags
@@ -351,7 +351,7 @@ def _bent(decoded, parent, recon, base, other, t):
     return _between(decoded + (1 - t) * res[base] + t * res[other], parent[base], parent[other])
 
 
-def _add_residuals(rows, kinds, real, recon, base, other, t, seed, X):
+def _add_residuals(rows, schema, real, recon, base, other, t, seed, X):
     """Decoded interpolations, given back the detail of their two real rows.
 
     ``rows``: the decoder's mean at the interpolated codes; ``real`` and
@@ -380,7 +380,7 @@ def _add_residuals(rows, kinds, real, recon, base, other, t, seed, X):
     n_new = len(base)
     t = t.reshape(-1)
     source = np.where(np.random.RandomState(seed).uniform(size=n_new) < t, other, base)
-    continuous = kinds == "continuous"
+    continuous = schema.feature_kinds_ == "continuous"
     if not is_dataframe(rows):
         real, recon = np.asarray(real), np.asarray(recon)
         numeric = real.dtype.kind in "fiub"
@@ -392,6 +392,9 @@ def _add_residuals(rows, kinds, real, recon, base, other, t, seed, X):
                 values = _bent(_as_float(rows[:, j], j), _as_float(real[:, j], j),
                                _as_float(recon[:, j], j), base, other, t)
                 rows[:, j] = _clip_to(values, _as_float(X[:, j], j)) if integer else values
+                if getattr(schema.specs_[j], "integral", False):  # ints of an object array
+                    seen = ~np.isnan(values)
+                    rows[seen, j] = [int(v) for v in np.rint(values[seen]).tolist()]
             else:
                 picked = real[source, j]
                 missing = _missing(picked)

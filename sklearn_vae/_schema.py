@@ -677,6 +677,14 @@ class TabularSchema:
                 spec = _Column(j, name, CONTINUOUS, self.dtypes_[j], fam)
                 # A numeric array's columns are fitted together below.
                 spec.values = _as_float(col, label) if tabular else None
+                if fam == "object" and not self.is_frame_:
+                    # An object array's column of ints decodes to ints (a
+                    # DataFrame's integer dtype does the same through _cast_series).
+                    values = _to_numpy(col)
+                    observed = values[~_missing(values)]
+                    spec.integral = len(observed) > 0 and all(
+                        isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+                        for v in observed.tolist())
             specs.append(spec)
 
         # "auto": mixed tables (a binary or categorical column beside the numeric
@@ -859,7 +867,14 @@ class TabularSchema:
             if not self.tabular_:
                 return np.column_stack([np.asarray(a, dtype=np.float64) for _, a in by_user])
             out = np.empty((len(by_user[0][1]), self.n_features_), dtype=object)
-            for j, (_, a) in enumerate(by_user):
+            for j, (spec, a) in enumerate(by_user):
+                if getattr(spec, "integral", False):
+                    a = np.asarray(a, dtype=np.float64)
+                    ints = np.empty(len(a), dtype=object)
+                    ints[:] = np.nan
+                    seen = ~np.isnan(a)
+                    ints[seen] = [int(v) for v in np.rint(a[seen]).tolist()]
+                    a = ints
                 out[:, j] = a
             return out
         pd = _pandas()

@@ -270,6 +270,24 @@ def test_string_arrays_stay_string_arrays():
     assert np.isfinite(X_res[120:].astype(float)).all()
 
 
+def test_object_array_columns_of_ints_stay_ints():
+    """In an object array, a column of ints gets ints in the new rows (they were
+    floats beside the real rows' ints), in every sampling mode; VAETransformer's
+    sample does the same."""
+    rng = np.random.RandomState(0)
+    y = np.r_[np.zeros(90, int), np.ones(30, int)]
+    X = np.empty((120, 3), dtype=object)
+    X[:, 0], X[:, 1] = rng.normal(size=120), rng.randint(0, 5, 120)
+    X[:, 2] = rng.choice(["a", "b"], 120)
+    for sampling in ("interpolate", "posterior", "prior"):
+        X_res, _ = VAEOversampler(estimator=VAETransformer(**FAST), sampling=sampling,
+                                  random_state=0).fit_resample(X, y)
+        assert {type(v) for v in X_res[:, 1]} == {int}
+        assert {type(v) for v in X_res[120:, 0]} == {float}
+    model = VAETransformer(**FAST).fit(X)
+    assert {type(v) for v in model.sample(20, random_state=0)[:, 1]} == {int}
+
+
 def test_residual_values_stay_between_their_two_real_rows():
     """Each continuous value is clipped to the interval of its two real rows, as
     SMOTE's is: a value both share (the zero of a mostly-zero column) is kept, and
