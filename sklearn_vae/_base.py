@@ -919,9 +919,14 @@ class _BaseVAE(BaseEstimator):
         eps = self._shared_noise(device, dtype)
         k_blocking = not (need_columns or need_params)
         cap = self._entry_nll_cap() if capped else None
+        bounds = None
         if cap is not None:
             cap = torch.as_tensor(cap, dtype=dtype, device=device)
-        options = dict(nll_cap=cap, return_uncapped=uncapped)
+            bounds = self._encoder_bounds()
+            if bounds is not None:
+                bounds = tuple(torch.as_tensor(b, dtype=dtype, device=device)
+                               for b in bounds)
+        options = dict(nll_cap=cap, return_uncapped=uncapped, encoder_bounds=bounds)
 
         def fn(v, m, jac=None, k_block=None, cond=None):
             if k_blocking:
@@ -976,6 +981,15 @@ class _BaseVAE(BaseEstimator):
         Subclass hook: the outlier detector bounds every column's share of
         its scores; the transformer and the imputer report the plain
         likelihood.
+        """
+        return None
+
+    def _encoder_bounds(self):
+        """``(low, high)`` of the encoder's continuous inputs in capped scores, or None.
+
+        Subclass hook (see ``encoder_bounds`` of
+        :meth:`~sklearn_vae.nn.VAEModule.log_importance_weights`): the outlier
+        detector proposes codes from entries clipped to their training range.
         """
         return None
 

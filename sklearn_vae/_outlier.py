@@ -177,7 +177,11 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         ``a + log(1 + s - a)`` beyond it: far values keep their order, but
         grow like a log, as under a heavy-tailed (Student-t-like) density.
         Applies to "likelihood" and "elbo" scores and to
-        :meth:`score_samples_per_feature`; training is unchanged.
+        :meth:`score_samples_per_feature`; training is unchanged. With a
+        cap the codes are proposed from each continuous entry clipped to
+        its training range, so the latent term does not carry a far
+        entry's deviation either (rows within the range are scored as
+        without the clip; see ``docs/outlier.md``).
 
         - "auto": ``a = log(n + 1) + log(width)``, the surprise of a value
           drawn, with probability ``1 / (n + 1)`` (``n`` training rows),
@@ -626,25 +630,36 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         """``entry_cap_``: each column's bound on one entry's ``-log p`` (nats)."""
         layout = schema.layout_
         if self.entry_cap is None:
-            return {"entry_cap_": None}
+            return {"entry_cap_": None, "_entry_range": None}
+        # Each continuous column's observed range (encoded units): capped
+        # scores propose codes from entries clipped to it (_encoder_bounds).
+        c = layout.n_continuous
+        entry_range = None
+        if c:
+            observed = mask[:, :c] > 0
+            cont = values[:, :c]
+            seen = observed.any(axis=0)
+            high = np.where(seen, np.where(observed, cont, -np.inf).max(axis=0), 0.0)
+            low = np.where(seen, np.where(observed, cont, np.inf).min(axis=0), 0.0)
+            entry_range = np.stack([low, high]).astype(np.float64)
         if self.entry_cap != "auto":
-            return {"entry_cap_": np.full(schema.n_features_, float(self.entry_cap))}
+            return {"entry_cap_": np.full(schema.n_features_, float(self.entry_cap)),
+                    "_entry_range": entry_range}
         # -log of the density of a value drawn, with probability 1 / (n + 1),
         # uniformly over the column's observed range (encoded units, at least
         # 2: the narrowest range of a unit-variance column), or uniformly
         # among a discrete column's levels.
-        c = layout.n_continuous
         width = np.full(layout.n_columns, 2.0)
         if c:
-            observed = mask[:, :c] > 0
-            cont = values[:, :c]
-            high = np.where(observed, cont, -np.inf).max(axis=0)
-            low = np.where(observed, cont, np.inf).min(axis=0)
-            spread = np.where(observed.any(axis=0), high - low, 0.0).astype(np.float64)
-            width[:c] = np.maximum(spread, 2.0)
+            width[:c] = np.maximum(entry_range[1] - entry_range[0], 2.0)
         width[c + layout.n_binary :] = layout.categories  # binary columns: 2 levels
         cap = math.log(len(values) + 1.0) + np.log(width)
-        return {"entry_cap_": schema.to_user_columns(cap[None, :])[0]}
+        return {"entry_cap_": schema.to_user_columns(cap[None, :])[0],
+                "_entry_range": entry_range}
+
+    def _encoder_bounds(self):
+        entry_range = getattr(self, "_entry_range", None)  # None in files saved before it
+        return None if entry_range is None else (entry_range[0], entry_range[1])
 
     def _entry_nll_cap(self):
         cap = getattr(self, "entry_cap_", None)
@@ -720,8 +735,12 @@ class VAEOutlierDetector(OutlierMixin, _BaseVAE):
         estimate of ``log p(x)`` in the input's units, with noise shared by
         all rows, so the result is deterministic and does not depend on
         which other rows are passed. Missing entries (NaN) are left out:
-        the score of a row with NaNs is that of its observed part (so
-        rows with many missing entries score higher).
+        the score of a row with NaNs is that of its observed part. A
+        detector fit on complete rows estimates it less well (its encoder
+        never saw a missing entry), so such rows can be flagged more often
+        than complete ones; fit on rows with missing entries, or raise
+        ``n_importance_samples``, when the rows to score have them (see
+        ``docs/outlier.md``, "Missing values").
 
         ``fit`` scores its training rows to set ``offset_`` (all of them up
         to 50,000 rows); passed exactly those rows again (an equal array or

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -564,3 +565,26 @@ def test_far_entries_score_lower_the_farther_they_are():
     assert (det.predict(P)[1:] == -1).all()
     per_feature = det.score_samples_per_feature(P)[:, 2]
     assert np.isfinite(per_feature).all() and (np.diff(per_feature) < 0).all()
+
+
+def test_entry_cap_bounds_what_one_far_entry_costs_the_whole_row():
+    """The cap bounds the entry's own term, and the codes are proposed from the
+    entry clipped to its training range, so the latent term does not carry the
+    deviation instead (proposing from the entry as it is drove E[z|x] to norm 85
+    at 300 sd, and the row's score to -3766 where the cap allows about -30)."""
+    rng = np.random.RandomState(0)
+    A = rng.normal(size=(5, 5))
+    X = rng.normal(size=(1500, 5)) @ A
+    det = VAEOutlierDetector(random_state=0).fit(X)
+    sd = X[:, 0].std()
+    row = np.repeat(X[:1], 5, axis=0)
+    row[:, 0] += np.array([10, 30, 100, 300, 1e4]) * sd
+    capped = det.score_samples(row)
+    assert (np.diff(capped) < 0).all()  # farther is still less likely
+    assert capped[3] > capped[0] - 15  # ... by a log: 10 sd to 300 sd costs little
+    assert capped[4] > capped[0] - 40
+    plain = clone(det).set_params(entry_cap=None).fit(X).score_samples(row)
+    assert plain[3] < plain[0] - 1000  # the plain likelihood grows with the square
+    training = det.score_samples(X[:50])  # rows in range: nothing changes for them
+    det._entry_range = None
+    np.testing.assert_array_equal(det.score_samples(X[:50] + 0.0), training)

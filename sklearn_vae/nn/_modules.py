@@ -808,7 +808,8 @@ class VAEModule(nn.Module):
                                return_params: bool = False,
                                return_columns: bool = False,
                                nll_cap: Tensor = None,
-                               return_uncapped: bool = False):
+                               return_uncapped: bool = False,
+                               encoder_bounds: tuple = None):
         """IWAE log-weights with shared noise, computed for inference.
 
         The same quantity as ``importance_weights(x, mask, eps)[0]``, shape
@@ -825,6 +826,14 @@ class VAEModule(nn.Module):
         ``return_uncapped`` also returns the weights without the cap
         (computed in the same pass).
 
+        ``encoder_bounds`` (``(low, high)``, one value per continuous column):
+        the encoder, which proposes the codes, sees each observed continuous
+        entry clipped to these bounds; the weights use ``x`` as it is. With
+        a cap, a far entry's capped likelihood barely depends on where
+        exactly it is, so its posterior is where the clipped entry's is;
+        proposing from the unclipped entry drove the codes far out, and the
+        latent term then carried the deviation the cap bounds.
+
         Returns ``log_w``, or ``(log_w, params[, col_log_prob])`` with
         ``return_params`` / ``return_columns``; with ``return_uncapped`` the
         uncapped ``log_w`` comes last.
@@ -833,7 +842,14 @@ class VAEModule(nn.Module):
         c, b, n_values = layout.n_continuous, layout.n_binary, layout.n_values
         if mask is None:
             mask = x.new_ones(*x.shape[:-1], layout.n_columns)
-        mu, logvar = self.encode(x, mask, cond, inference=True)
+        x_in = x
+        if encoder_bounds is not None and c:
+            low, high = (t.to(x.dtype) for t in encoder_bounds)
+            cont = x[..., :c]
+            x_in = torch.cat([torch.where(mask[..., :c] > 0,
+                                          torch.maximum(torch.minimum(cont, high), low), cont),
+                              x[..., c:]], dim=-1)
+        mu, logvar = self.encode(x_in, mask, cond, inference=True)
         z = torch.addcmul(mu, eps[:, None, :], torch.exp(0.5 * logvar))
         if self.prior_components:
             # log p(z) - log q(z|x) = log p(z) + 0.5 * (|eps|^2 + sum(logvar) + k log 2 pi)
