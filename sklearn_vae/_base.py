@@ -41,6 +41,7 @@ from ._schema import (
     _as_float,
     _missing,
     _pandas,
+    _to_numpy,
     check_tabular,
     is_dataframe,
 )
@@ -793,19 +794,19 @@ class _BaseVAE(BaseEstimator):
         return [slice(i, min(n, i + step)) for i in range(0, n, step)]
 
     def _missing_mask(self, X):
-        """Boolean (n_samples, n_features): which entries of validated ``X`` are missing."""
+        """Boolean (n_samples, n_features): which entries of validated ``X`` are missing.
+
+        Missing as given (NaN, None, ``pd.NA``), not as the encoder reads
+        them: a level unseen in fit, encoded as missing under
+        ``handle_unknown="ignore"``, and a value in a column never observed
+        in fit are observed entries, which an imputer keeps (as
+        SimpleImputer keeps what is not missing).
+        """
         if not self.schema_.tabular_:
             return np.isnan(X)
-        _, mask = self.schema_.encode(X, dtype=np.float64,
-                                      handle_unknown=self._handle_unknown())
-        missing = self.schema_.to_user_columns(mask) == 0
-        # A column never observed in fit encodes as missing whatever it holds;
-        # its entries are missing here only where they are (an imputer keeps
-        # the others, as SimpleImputer does).
-        for j in getattr(self.schema_, "empty_columns_", ()):
-            col = X.iloc[:, j] if is_dataframe(X) else np.asarray(X)[:, j]
-            missing[:, j] = _missing(np.asarray(col, dtype=object))
-        return missing
+        columns = ((X.iloc[:, j] for j in range(X.shape[1])) if is_dataframe(X)
+                   else (np.asarray(X)[:, j] for j in range(np.shape(X)[1])))
+        return np.column_stack([_missing(_to_numpy(col)) for col in columns])
 
     def _encoded_loader(self, X, *, with_jacobian=False):
         """``load(start, stop)`` for :func:`run_chunks`: encode a block of rows.

@@ -167,8 +167,11 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         Bernoulli likelihood.
     handle_unknown : {"error", "ignore"}, default="error"
         A category not seen during ``fit`` met by ``transform`` or
-        ``score_samples``: "error" raises, "ignore" treats the entry as
-        missing (marginalized out), as :class:`~sklearn.preprocessing.OneHotEncoder`.
+        ``score_samples``: "error" raises, "ignore" leaves it out of the
+        model's view (marginalized out, as
+        :class:`~sklearn.preprocessing.OneHotEncoder` zeroes it) but returns
+        it as given: it is observed, so it is neither imputed nor counted
+        by the missing indicator.
 
     Attributes
     ----------
@@ -444,6 +447,9 @@ class VAEImputer(TransformerMixin, _BaseVAE):
                 fill = 0 if spec.kind == CONTINUOUS else spec.levels[0]
                 idx = np.flatnonzero(missing[:, j])
                 if pd is not None:
+                    if pd.api.types.is_string_dtype(out.dtypes.iloc[j]) and not isinstance(
+                            fill, str):  # a string column cannot hold 0: object, as
+                        out[out.columns[j]] = out.iloc[:, j].astype(object)  # None's
                     out.iloc[idx, j] = fill
                 else:
                     out[idx, j] = fill

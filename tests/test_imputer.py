@@ -243,3 +243,33 @@ def test_indicator_columns_under_a_global_pandas_output():
                          random_state=0).fit_transform(X.to_numpy())
     assert out["missingindicator_b"].tolist() == X_test["b"].isna().tolist()
     np.testing.assert_array_equal(np.asarray(arr)[:, -1], X["b"].isna().to_numpy())
+
+
+def test_observed_entries_are_returned_as_given_even_unseen_levels():
+    """handle_unknown="ignore": an unseen level is left out of the model's view
+    but it is observed: returned as given, not imputed, not indicated (it was
+    replaced by an imputed level and flagged missing)."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"g": rng.choice(["a", "b", "c"], 200).astype(object),
+                      "x": rng.normal(size=200)})
+    X.loc[rng.uniform(size=200) < 0.2, "g"] = None
+    imp = VAEImputer(handle_unknown="ignore", add_indicator=True, **FAST).fit(X)
+    out = imp.transform(pd.DataFrame({"g": ["zzz", None, "a"], "x": [0.0, 0.0, np.nan]}))
+    assert out["g"].iloc[0] == "zzz" and out["g"].iloc[1] in ("a", "b", "c")
+    assert out["missingindicator_g"].tolist() == [False, True, False]
+    assert np.isfinite(out["x"]).all()
+
+
+def test_keep_empty_features_on_a_string_column():
+    """A pandas string column with no observed value is kept, filled with 0 as the
+    other empty columns are (as object: a string column cannot hold 0); it raised
+    a TypeError."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"x": np.r_[np.nan, rng.normal(size=59)],
+                      "s": pd.array([pd.NA] * 60, dtype="string")})
+    with pytest.warns(UserWarning, match="Skipping features"):
+        assert list(VAEImputer(**FAST).fit_transform(X).columns) == ["x"]
+    out = VAEImputer(keep_empty_features=True, **FAST).fit_transform(X)
+    assert (out["s"] == 0).all() and np.isfinite(out["x"]).all()
