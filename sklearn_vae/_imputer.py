@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import _BaseVAE, _output_dtype, atomic_fit, resample
 from ._dask import blockwise
-from ._schema import CONTINUOUS, _pandas, is_dataframe
+from ._schema import CONTINUOUS, _pandas, _Standard, is_dataframe
 from .utils import saturating_cast, torch_generator, user_stacklevel
 from .utils._compat import _check_feature_names_in
 
@@ -44,7 +44,9 @@ class VAEImputer(TransformerMixin, _BaseVAE):
       ``E[x_mis | x_obs]``, estimated by self-normalized importance sampling
       over ``n_importance_samples`` posterior draws: weights
       ``w_k = softmax(log p(x_obs|z_k) + log p(z_k) - log q(z_k|x_obs))``,
-      imputation ``sum_k w_k E[x_mis|z_k]``. The draws are common random
+      imputation ``sum_k w_k E[x_mis|z_k]``, in the user's units (through
+      a mixed table's quantile map by quadrature, so a skewed column gets
+      its mean, not its median). The draws are common random
       numbers fixed at fit time, so the result is deterministic and does not
       depend on which other rows are passed.
     - ``sample_posterior=True``: one plausible completion, drawn by
@@ -498,21 +500,55 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         return Xt
 
     def _conditional_mean(self, X):
-        """Self-normalized importance estimate of ``E[x | x_obs]``, user units."""
-        split = self.module_.split_params
+        """Self-normalized importance estimate of ``E[x | x_obs]``, user units.
+
+        Where a continuous column's transform is not linear (the quantile
+        map of a mixed table), the mean is taken in the user's units: each
+        draw's Gaussian ``N(mu_k, sd_k^2)`` in the encoded units is carried
+        through the inverse map by Gauss-Hermite quadrature
+        (:data:`_MEAN_NODES` nodes) and the results weighted. Averaging in
+        the encoded units and mapping back gave about the conditional
+        median instead (a lognormal column's imputations averaged 0.96
+        where its mean is 1.65).
+        """
+        module, schema = self.module_, self.schema_
+        split = module.split_params
+        curved = [] if schema._all_standard else [
+            c for c in range(module.layout.n_continuous)
+            if not isinstance(schema._ordered[c].transform, _Standard)]
+        curved_t = torch.as_tensor(curved, dtype=torch.long)
 
         def reduce(log_w, col, params, v, m):
             # Weights in float64, weighted means in the network's dtype.
             w = torch.softmax(log_w.double(), dim=0).to(params.dtype)[..., None]
             mean, logits, cat_logits = split(params)
-            return (
+            out = (
                 (w * mean).sum(dim=0),
                 (w * torch.sigmoid(logits)).sum(dim=0),
                 *[(w * torch.softmax(c, dim=-1)).sum(dim=0) for c in cat_logits],
             )
+            if curved:  # each draw's Gaussian of the curved columns, rows first
+                idx = curved_t.to(mean.device)
+                sd = torch.exp(0.5 * module.observation_logvar(params)).expand_as(mean)
+                out += (w[..., 0].T, mean[..., idx].transpose(0, 1),
+                        sd[..., idx].transpose(0, 1))
+            return out
 
-        cont, prob, *cat_probs = self._importance(X, reduce, need_columns=False)
-        return self._as_output(self.schema_.decode(cont, prob, cat_probs))
+        cont, prob, *rest = self._importance(X, reduce, need_columns=False)
+        n_cat = len(module.layout.categories)
+        user = None
+        if curved:
+            w, mu, sd = rest[n_cat:]
+            missing = self._missing_mask(X)
+            user = {}
+            for i, c in enumerate(curved):  # the mean where it is imputed
+                spec = schema._ordered[c]
+                values = spec.transform.inverse(np.asarray(cont[:, c], dtype=np.float64))
+                rows = np.flatnonzero(missing[:, spec.index])
+                values[rows] = _quadrature_mean(spec.transform, w[rows], mu[rows, :, i],
+                                                sd[rows, :, i])
+                user[c] = values
+        return self._as_output(schema.decode(cont, prob, rest[:n_cat], user))
 
     def _posterior_draw(self, X):
         """One completion per row by sampling-importance-resampling, user units."""
@@ -563,3 +599,25 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         tags.input_tags.allow_nan = _is_nan(self.missing_values)
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+#: Gauss-Hermite nodes of the conditional mean of a curved column (see
+#: VAEImputer._conditional_mean).
+_MEAN_NODES = 8
+
+
+def _quadrature_mean(transform, w, mu, sd, block=4096):
+    """``sum_k w_k E[g(y)], y ~ N(mu_k, sd_k^2)``, per row, ``g = transform.inverse``.
+
+    ``w``, ``mu``, ``sd``: ``(rows, K)``. Gauss-Hermite quadrature, in
+    blocks of rows to bound the ``rows x K x nodes`` working memory.
+    """
+    t, h = np.polynomial.hermite.hermgauss(_MEAN_NODES)
+    h = h / np.sqrt(np.pi)
+    w, mu, sd = (np.asarray(a, dtype=np.float64) for a in (w, mu, sd))
+    out = np.empty(len(mu))
+    for i in range(0, len(mu), block):
+        y = mu[i:i + block, :, None] + np.sqrt(2.0) * sd[i:i + block, :, None] * t
+        g = transform.inverse(y.ravel()).reshape(y.shape)
+        out[i:i + block] = np.einsum("rk,rkq,q->r", w[i:i + block], g, h)
+    return out

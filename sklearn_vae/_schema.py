@@ -885,11 +885,13 @@ class TabularSchema:
         frame.columns = self.columns_
         return frame
 
-    def _decode_continuous(self, spec, y):
+    def _decode_continuous(self, spec, y, user=None):
         if spec.index in getattr(self, "empty_columns_", ()):
             return np.full(len(y), np.nan)  # never observed in training
         if not getattr(spec.transform, "spread", True):  # constant in training
             return np.full(len(y), spec.transform.mean)
+        if user is not None:  # already in the user's units
+            return np.asarray(user, dtype=np.float64)
         return spec.transform.inverse(np.asarray(y, dtype=np.float64))
 
     def _unstandardized(self, y):
@@ -910,20 +912,24 @@ class TabularSchema:
             out[:, empty] = np.nan
         return out
 
-    def decode(self, cont_mean, binary_prob=None, cat_probs=()):
+    def decode(self, cont_mean, binary_prob=None, cat_probs=(), user_continuous=None):
         """Point values in the user's units and types from decoder outputs.
 
         Continuous: the inverse transform of the Gaussian mean (its median in
-        the user's units); binary: the more probable level; categorical: the
-        most probable level. Inputs are in layout order.
+        the user's units, where the transform is not linear), or the values
+        ``user_continuous[c]`` (user units) for the continuous columns ``c``
+        (layout order) it has; binary: the more probable level; categorical:
+        the most probable level. Inputs are in layout order.
         """
         cont_mean = np.asarray(cont_mean, dtype=np.float64)
         if self._all_standard:
             return self._unstandardized(cont_mean)
+        user_continuous = user_continuous or {}
         decoded, ib, ic = [], 0, 0
         for c, spec in enumerate(self._ordered):
             if spec.kind == CONTINUOUS:
-                decoded.append(self._decode_continuous(spec, cont_mean[:, c]))
+                decoded.append(self._decode_continuous(spec, cont_mean[:, c],
+                                                       user_continuous.get(c)))
             elif spec.kind == BINARY:
                 idx = (np.asarray(binary_prob)[:, ib] > 0.5).astype(np.intp)
                 decoded.append(spec.levels[idx])
