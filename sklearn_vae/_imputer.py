@@ -68,8 +68,8 @@ class VAEImputer(TransformerMixin, _BaseVAE):
     draw, so they reflect model uncertainty too.
 
     **Edge cases.** A row with every value missing gets the model's prediction
-    with nothing observed (the importance-weighted mean under the prior, i.e.
-    the average decoder output), never NaN. A column with no observed value
+    with nothing observed (the importance-weighted mean under the prior),
+    never NaN. A column with no observed value
     in ``fit`` is dropped from the output, as in
     :class:`~sklearn.impute.SimpleImputer` and ``IterativeImputer``, unless
     ``keep_empty_features=True``, in which case its missing entries are
