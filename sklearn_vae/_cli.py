@@ -4,6 +4,7 @@ import argparse
 import math
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -116,18 +117,52 @@ def _read_table(path):
     import pandas as pd
 
     if path == "-":
-        return pd.read_csv(sys.stdin)
+        return _integers_kept(pd.read_csv(sys.stdin, dtype_backend="numpy_nullable"))
     if not os.path.exists(path):
         _fail(f"no such file: {path}")
     try:
         if _is_parquet(path):
             return pd.read_parquet(path)
-        return pd.read_csv(path)
+        return _integers_kept(pd.read_csv(path, dtype_backend="numpy_nullable"))
     except ImportError as exc:
         _parquet_hint(exc)
     except (ValueError, UnicodeDecodeError, OSError) as exc:
         kind = "Parquet" if _is_parquet(path) else "CSV (with a header row)"
         _fail(f"could not read {path} as {kind}: {exc}")
+
+
+def _integers_kept(df):
+    """A CSV read with nullable dtypes, back to read_csv's defaults except where they
+    lose something: an integer column with empty cells stays integer (Int64; the
+    default reads it as float, and the model would then draw and impute fractions),
+    and a bool column with empty cells stays boolean."""
+    import pandas as pd
+
+    out = {}
+    for name, col in df.items():
+        gaps = bool(col.isna().any())
+        if pd.api.types.is_integer_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
+            out[name] = col if gaps else col.astype(col.dtype.numpy_dtype)
+        elif pd.api.types.is_float_dtype(col.dtype):
+            out[name] = col.astype("float64")
+        else:  # text: object, as read_csv gives it
+            out[name] = col.astype(object).where(col.notna(), np.nan)
+    return pd.DataFrame(out, index=df.index)
+
+
+def _check_writable(path, what="output"):
+    """Fail before any work when ``path`` cannot be written (a fit would be lost)."""
+    import os
+
+    if not path or path == "-":
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        _fail(f"cannot write the {what} to {path}: it is a directory; give a file name.")
+    if not os.path.isdir(folder):
+        _fail(f"cannot write the {what} to {path}: no such directory {folder}.")
+    if not os.access(folder, os.W_OK):
+        _fail(f"cannot write the {what} to {path}: {folder} is not writable.")
 
 
 def _write_table(df, path):
@@ -149,6 +184,8 @@ def _write_table(df, path):
             df.to_csv(path, index=False)
     except ImportError as exc:
         _parquet_hint(exc)
+    except OSError as exc:
+        _fail(f"could not write {path}: {exc.strerror or exc}")
     print(f"wrote {len(df)} rows x {df.shape[1]} columns to {path}", file=sys.stderr)
 
 
@@ -217,7 +254,10 @@ def _fit(kind, X, args):
            "detector": VAEOutlierDetector}[kind]
     est = cls(**_fit_params(args, kind)).fit(X)
     if getattr(args, "save", None):
-        save(est, args.save)
+        try:
+            save(est, args.save)
+        except OSError as exc:
+            _fail(f"could not write {args.save}: {exc.strerror or exc}")
         print(f"saved the fitted {cls.__name__} to {args.save}", file=sys.stderr)
     return est
 
@@ -246,6 +286,8 @@ def _flagged(est, X):
 def _table_command(args):
     """reduce / impute / outliers (detect): fit on the table (or --model), apply."""
     kind = {"reduce": "transformer", "impute": "imputer", "outliers": "detector"}[args.command]
+    _check_writable(args.output)
+    _check_writable(args.save, "model")
     X = _read_table(args.input)
     if args.model:
         est = _load_model(args.model, [_ESTIMATORS[kind]], args.command)
@@ -257,6 +299,7 @@ def _table_command(args):
 
 
 def _fit_command(args):
+    _check_writable(args.save, "model")
     _fit(args.estimator, _read_table(args.input), args)
     return 0
 
@@ -449,13 +492,36 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command == "demo":
         return _demo(args)
+    if getattr(args, "model", None) and not hasattr(args, "handler"):
+        # A table command applying a saved model: the fitting options would be
+        # ignored, so they are refused.
+        given = [flag for flag, value in (
+            ("--max-iter", args.max_iter), ("--n-components", args.n_components),
+            ("--contamination", getattr(args, "contamination", None)),
+            ("--categorical", args.categorical or None), ("--save", args.save))
+            if value is not None]
+        if given:
+            parser.error(f"{', '.join(given)} {'sets' if len(given) == 1 else 'set'} how "
+                         "a model is fitted; with --model the "
+                         "saved model is applied as it is. Drop them, or drop --model to "
+                         "fit a new one.")
     args.command = getattr(args, "alias_of", None) or args.command
-    try:
-        if hasattr(args, "handler"):
-            return args.handler(args)
-        return _table_command(args)
-    except (ValueError, TypeError) as exc:  # the estimators' input errors
-        _fail(" ".join(str(exc).split()))  # one line (sklearn's name report has several)
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning
+        try:
+            if hasattr(args, "handler"):
+                return args.handler(args)
+            return _table_command(args)
+        except (ValueError, TypeError) as exc:  # the estimators' input errors
+            message = " ".join(str(exc).split())  # one line (sklearn's report has several)
+            # The library's hint names a parameter the command line does not have.
+            _fail(message.replace(
+                "Set handle_unknown='ignore' to treat them as missing.",
+                "Drop those rows, or fit the model on a table that has those levels."))
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"sklearn-vae: {category.__name__}: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -233,3 +233,68 @@ def test_cli_stops_quietly_when_the_reader_closes_the_pipe(tmp_path):
         shell=True, capture_output=True, text=True, env=env, check=False)
     assert proc.stdout.startswith("vae0,vae1")
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+def test_cli_refuses_fitting_options_with_a_saved_model(table_csv, tmp_path, capsys):
+    """With --model the saved model is applied as it is: --contamination,
+    --n-components, --max-iter, --categorical and --save are refused (exit 2), not
+    silently ignored."""
+    path, _ = table_csv
+    det = tmp_path / "det.model"
+    assert main(["outliers", str(path), "--max-iter", "2", "--save", str(det),
+                 "-o", str(tmp_path / "o.csv")]) == 0
+    capsys.readouterr()
+    for extra in (["--contamination", "0.3"], ["--n-components", "5"],
+                  ["--max-iter", "1", "--save", str(tmp_path / "x.model")]):
+        with pytest.raises(SystemExit) as exc:
+            main(["detect", str(path), "--model", str(det), *extra])
+        assert exc.value.code == 2
+        assert "with --model the saved model is applied as it is" in capsys.readouterr().err
+    assert not (tmp_path / "x.model").exists()
+
+
+def test_cli_unwritable_outputs_fail_before_fitting_in_one_line(table_csv, tmp_path):
+    path, _ = table_csv
+    model = tmp_path / "vae.model"
+    main(["fit", str(path), "--max-iter", "2", "-o", str(model)])
+    cases = [(["reduce", str(path), "-o", str(tmp_path / "no" / "c.csv")],
+              "cannot write the output to .*no such directory"),
+             (["fit", str(path), "-o", str(tmp_path / "no" / "m.model")],
+              "cannot write the model to"),
+             (["sample", "--model", str(model), "-o", str(tmp_path)],
+              "could not write .*: Is a directory"),
+             (["score", str(path), "--model", str(model), "-o", str(tmp_path / "no" / "s.csv")],
+              "could not write")]
+    for argv, message in cases:
+        with pytest.raises(SystemExit, match=message) as exc:
+            main(argv)
+        assert str(exc.value).startswith("sklearn-vae: ") and "\n" not in str(exc.value)
+
+
+def test_cli_keeps_integer_columns_with_empty_cells_integer(tmp_path, capsys):
+    """A CSV column of integers with empty cells is read as integers (pandas' default
+    reads it as float, and imputed and sampled values came back as fractions); an
+    unseen level's error names a fix the command line has."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.RandomState(0)
+    df = pd.DataFrame({"age": pd.array(rng.randint(18, 90, 150), dtype="Int64"),
+                       "hours": rng.normal(40, 10, 150),
+                       "city": rng.choice(["Paris", "Lyon"], 150)})
+    df.loc[rng.uniform(size=150) < 0.15, "age"] = pd.NA
+    path = tmp_path / "t.csv"
+    df.to_csv(path, index=False)
+    out = tmp_path / "filled.csv"
+    assert main(["impute", str(path), "--max-iter", "3", "-o", str(out)]) == 0
+    filled = pd.read_csv(out)
+    assert filled["age"].dtype.kind == "i" and not filled["age"].isna().any()
+    model = tmp_path / "m.model"
+    assert main(["fit", str(path), "--max-iter", "3", "-o", str(model)]) == 0
+    sampled = tmp_path / "s.csv"
+    assert main(["sample", "--model", str(model), "-n", "20", "-o", str(sampled)]) == 0
+    assert pd.read_csv(sampled)["age"].dtype.kind == "i"
+    berlin = tmp_path / "b.csv"
+    berlin.write_text("age,hours,city\n30,40.0,Berlin\n")
+    with pytest.raises(SystemExit, match="Drop those rows, or fit the model on a table"):
+        main(["score", str(berlin), "--model", str(model)])
