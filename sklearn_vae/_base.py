@@ -75,9 +75,15 @@ def resample(log_w, params, generator):
     the decoder outputs at the K codes; row ``i`` gets ``params[k, i]`` with
     ``k`` drawn with probability ``softmax(log_w[:, i])`` (in float64).
     """
+    return params[_pick(log_w, generator), torch.arange(params.shape[1],
+                                                         device=params.device)]
+
+
+def _pick(log_w, generator):
+    """For each row (column of ``log_w``, shape (K, rows)), an index drawn with
+    probability ``softmax(log_w[:, row])``, in float64."""
     w = torch.softmax(log_w.double(), dim=0).T  # (rows, K)
-    pick = torch.multinomial(w, 1, generator=generator)[:, 0]
-    return params[pick, torch.arange(params.shape[1], device=params.device)]
+    return torch.multinomial(w, 1, generator=generator)[:, 0]
 
 
 def _is_text_array(X):
@@ -1616,10 +1622,8 @@ class _BaseVAE(BaseEstimator):
                 log_proposal = torch.logaddexp(gaussian_log_density(z, mu, logvar),
                                                log_prior) - math.log(2.0)
                 params = module.decode(z, cond, inference=True)
-                log_w = module.column_log_prob(v, m, params).sum(dim=-1) + log_prior \
-                    - log_proposal
-                w = torch.softmax(log_w.double(), dim=0).T  # (rows, candidates)
-                chosen = torch.multinomial(w, 1, generator=gen)[:, 0]
+                chosen = _pick(module.column_log_prob(v, m, params).sum(dim=-1)
+                               + log_prior - log_proposal, gen)
                 z_now, params_now = z[chosen, rows], params[chosen, rows]
             observed = m[:, value_column] > 0
             return torch.where(observed, v,

@@ -501,10 +501,9 @@ def main(argv=None):
             ("--categorical", args.categorical or None), ("--save", args.save))
             if value is not None]
         if given:
-            parser.error(f"{', '.join(given)} {'sets' if len(given) == 1 else 'set'} how "
-                         "a model is fitted; with --model the "
-                         "saved model is applied as it is. Drop them, or drop --model to "
-                         "fit a new one.")
+            _usage_error(f"{', '.join(given)} {'sets' if len(given) == 1 else 'set'} how "
+                         "a model is fitted; with --model the saved model is applied as "
+                         "it is. Drop them, or drop --model to fit a new one.")
     args.command = getattr(args, "alias_of", None) or args.command
     with warnings.catch_warnings():
         warnings.showwarning = _one_line_warning

@@ -428,7 +428,7 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         if rows.size:
             X_rows = X.iloc[rows] if pd is not None else X[rows]
             filled = (self._posterior_draw(X_rows) if self.sample_posterior
-                      else self._conditional_mean(X_rows))
+                      else self._conditional_mean(X_rows, missing[rows]))
             for j in np.flatnonzero(missing[rows].any(axis=0)):
                 sel = missing[rows, j]
                 values = (filled.iloc[np.flatnonzero(sel), j].to_numpy()
@@ -499,8 +499,10 @@ class VAEImputer(TransformerMixin, _BaseVAE):
             Xt = np.hstack([Xt, self._indicate(X).astype(Xt.dtype)])
         return Xt
 
-    def _conditional_mean(self, X):
+    def _conditional_mean(self, X, missing=None):
         """Self-normalized importance estimate of ``E[x | x_obs]``, user units.
+
+        ``missing``: ``X``'s missing mask when the caller has it.
 
         Where a continuous column's transform is not linear (the quantile
         map of a mixed table), the mean is taken in the user's units: each
@@ -539,7 +541,8 @@ class VAEImputer(TransformerMixin, _BaseVAE):
         user = None
         if curved:
             w, mu, sd = rest[n_cat:]
-            missing = self._missing_mask(X)
+            if missing is None:
+                missing = self._missing_mask(X)
             user = {}
             for i, c in enumerate(curved):  # the mean where it is imputed
                 spec = schema._ordered[c]

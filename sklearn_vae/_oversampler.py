@@ -16,7 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, validate_data
 
-from ._schema import _as_float, _missing, is_dataframe
+from ._schema import _as_float, _missing, as_int_objects, is_dataframe
 from ._transformer import VAETransformer
 from .utils import draw_seed
 
@@ -393,8 +393,7 @@ def _add_residuals(rows, schema, real, recon, base, other, t, seed, X):
                                _as_float(recon[:, j], j), base, other, t)
                 rows[:, j] = _clip_to(values, _as_float(X[:, j], j)) if integer else values
                 if getattr(schema.specs_[j], "integral", False):  # ints of an object array
-                    seen = ~np.isnan(values)
-                    rows[seen, j] = [int(v) for v in np.rint(values[seen]).tolist()]
+                    rows[:, j] = as_int_objects(values)
             else:
                 picked = real[source, j]
                 missing = _missing(picked)

@@ -868,14 +868,7 @@ class TabularSchema:
                 return np.column_stack([np.asarray(a, dtype=np.float64) for _, a in by_user])
             out = np.empty((len(by_user[0][1]), self.n_features_), dtype=object)
             for j, (spec, a) in enumerate(by_user):
-                if getattr(spec, "integral", False):
-                    a = np.asarray(a, dtype=np.float64)
-                    ints = np.empty(len(a), dtype=object)
-                    ints[:] = np.nan
-                    seen = ~np.isnan(a)
-                    ints[seen] = [int(v) for v in np.rint(a[seen]).tolist()]
-                    a = ints
-                out[:, j] = a
+                out[:, j] = as_int_objects(a) if getattr(spec, "integral", False) else a
             return out
         pd = _pandas()
         data = {}
@@ -961,6 +954,17 @@ class TabularSchema:
         out = np.empty_like(per_column)
         out[:, self.layout_order_] = per_column
         return out
+
+
+def as_int_objects(values):
+    """Decoded values of an object array's column of ints: rounded Python ints
+    (NaN stays NaN)."""
+    values = np.asarray(values, dtype=np.float64)
+    out = np.empty(len(values), dtype=object)
+    out[:] = np.nan
+    seen = ~np.isnan(values)
+    out[seen] = [int(v) for v in np.rint(values[seen]).tolist()]
+    return out
 
 
 def _cast_series(pd, arr, spec):

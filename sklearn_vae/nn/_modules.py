@@ -160,19 +160,24 @@ def _init_linear(layer: nn.Linear, init: str, generator: torch.Generator):
 _FOLD_MASK_MIN_MACS = 1 << 21
 
 
-def _capped_surprise(s: Tensor, cap: Tensor, m: Tensor) -> Tensor:
-    """``sum_j m_j min(s_j, a_j) + log(1 + max(0, s_j - a_j))`` over the last axis.
+def _capped(s: Tensor, cap: Tensor) -> Tensor:
+    """Each entry's surprise ``s = -log p`` with the cap ``a``: ``min(s, a) + log(1 +
+    max(0, s - a))`` (see :meth:`VAEModule.column_log_prob`).
 
-    Each entry's surprise ``s = -log p`` beyond its cap ``a`` counts as
-    ``a + log(1 + s - a)`` (see :meth:`VAEModule.column_log_prob`); ``m``
-    (the mask) keeps missing entries at 0. Formed from ``min(s, a)`` so
-    that a far entry loses no precision (``s - (s - a)`` in float32 is off
-    by about ``1e-7 s``), and an overflowed surprise counts as the largest
-    finite one. Overwrites ``s`` (a temporary of the caller's).
+    Formed from ``min(s, a)`` so that a far entry loses no precision (``s - (s -
+    a)`` in float32 is off by about ``1e-7 s``), and an overflowed surprise
+    counts as the largest finite one. Overwrites ``s`` (a temporary of the
+    caller's).
     """
     s = s.clamp_(max=torch.finfo(s.dtype).max)
     tail = (s - cap).clamp_(min=0.0).log1p_()
-    return torch.minimum(s, cap, out=s).add_(tail).mul_(m).sum(dim=-1)
+    return torch.minimum(s, cap, out=s).add_(tail)
+
+
+def _capped_surprise(s: Tensor, cap: Tensor, m: Tensor) -> Tensor:
+    """:func:`_capped` summed over the last axis; ``m`` (the mask) keeps missing
+    entries at 0. Overwrites ``s``."""
+    return _capped(s, cap).mul_(m).sum(dim=-1)
 
 
 class VAEModule(nn.Module):
@@ -683,11 +688,8 @@ class VAEModule(nn.Module):
         if self.layout.n_binary or self.layout.categories:
             parts.append(self._discrete_log_prob(x, mask, params))
         out = parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
-        if nll_cap is not None:  # -(min(s, cap) + log1p(max(0, s - cap))), s = -out
-            cap = nll_cap.to(out.dtype)
-            s = (-out).clamp_(max=torch.finfo(out.dtype).max)
-            tail = (s - cap).clamp_(min=0.0).log1p_()
-            out = torch.minimum(s, cap, out=s).add_(tail).neg_()
+        if nll_cap is not None:
+            out = _capped(-out, nll_cap.to(out.dtype)).neg_()
         return out
 
     def _discrete_log_prob(self, x: Tensor, mask: Tensor, params: Tensor) -> Tensor:

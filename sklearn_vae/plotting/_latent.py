@@ -43,9 +43,8 @@ class LatentSpaceDisplay:
                 f"latent codes); got a {type(estimator).__name__}, whose transform "
                 f"{'imputes the table' if hasattr(estimator, 'transform') else 'is absent'}. "
                 "Fit a VAETransformer on the same rows to plot a latent space.")
-        conditional = getattr(estimator, "classes_", None) is not None
-        Z = estimator.transform(X, y) if conditional else estimator.transform(X)
-        return cls(Z, y).plot(ax=ax, **scatter_kwargs)
+        # (an unconditional model's transform ignores y, as PCA's)
+        return cls(estimator.transform(X, y), y).plot(ax=ax, **scatter_kwargs)
 
     def plot(self, ax=None, **scatter_kwargs):
         plt = _pyplot(type(self).__name__)
